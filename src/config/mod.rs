@@ -1,0 +1,91 @@
+//! keepalived.conf: reading (`source`, `lexer`), the block tree (`tree`), the typed sections
+//! (`global`, `vrrp`, `lvs`, `checker`, `script`) and the `-d` dump.
+//!
+//! Flow: [`load`] -> `source::read_config` (lines) -> `tree::build` (nodes) -> [`parse_nodes`]
+//! (root keywords dispatched to each section) -> each section's `finish` (keepalived's
+//! post-parse completion: defaults, quirks and cross-checks) -> [`Config`].
+
+pub mod checker;
+pub mod diag;
+pub mod global;
+pub mod lexer;
+pub mod lvs;
+pub mod script;
+pub mod source;
+pub mod system;
+pub mod tree;
+pub mod vrrp;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
+pub use source::SourceOptions;
+use tree::{Ctx, Kw, Node};
+
+/// The whole resolved configuration.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    pub global: global::GlobalDefs,
+    pub vrrp: vrrp::VrrpConfig,
+    pub lvs: lvs::LvsConfig,
+}
+
+/// Read, parse and complete the config at `path`. Never fails: problems are in the diagnostics,
+/// whose `exit_code()` is what `keepalived -t` would return.
+pub fn load(path: &Path, opts: &SourceOptions) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let lines = source::read_config(path, opts, &mut diags);
+    let cfg = parse_lines(lines, &mut diags);
+    (cfg, diags)
+}
+
+/// As [`load`], from text in memory (tests, fuzzing, benchmarks).
+pub fn load_str(name: &str, text: &str, opts: &SourceOptions) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let lines = source::read_str(name, text, opts, &mut diags);
+    let cfg = parse_lines(lines, &mut diags);
+    (cfg, diags)
+}
+
+fn parse_lines(lines: Vec<source::Line>, diags: &mut Diagnostics) -> Config {
+    let nodes = tree::build(lines, diags);
+    let mut ctx = Ctx::new(diags);
+    let mut cfg = parse_nodes(&nodes, &mut ctx);
+    finish(&mut cfg, &mut ctx);
+    cfg
+}
+
+/// Dispatch the root keywords to the section that owns them.
+pub fn parse_nodes(nodes: &[Node], ctx: &mut Ctx<'_>) -> Config {
+    let mut cfg = Config::default();
+    ctx.walk(nodes, &mut |ctx, n| {
+        if let Some(k) = global::parse_root(n, ctx, &mut cfg.global) {
+            return k;
+        }
+        if let Some(k) = vrrp::parse_root(n, ctx, &mut cfg.vrrp) {
+            return k;
+        }
+        if let Some(k) = lvs::parse_root(n, ctx, &mut cfg.lvs) {
+            return k;
+        }
+        Kw::Unknown
+    });
+    cfg
+}
+
+/// keepalived's post-parse completion, in its order: global, VRRP, LVS, then script security.
+fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
+    global::finish(cfg, ctx);
+    vrrp::finish(cfg, ctx);
+    lvs::finish(cfg, ctx);
+    script::finish(cfg, ctx);
+}
+
+/// The resolved configuration as `-d/--dump-conf` prints it.
+pub fn dump(cfg: &Config) -> String {
+    let mut out = String::new();
+    global::dump(&cfg.global, &mut out);
+    vrrp::dump(&cfg.vrrp, &mut out);
+    lvs::dump(&cfg.lvs, &mut out);
+    out
+}
