@@ -1,6 +1,9 @@
 //! keepalived in Rust: a drop-in replacement for keepalived 2.2.7.
 //!
-//! Modules, one per concern: `config` (keepalived.conf -> typed AST), `cli` (the command line).
+//! Modules, one per concern: `cli` (the command line), `config` (keepalived.conf -> typed AST),
+//! `ipvs` (IPVS over generic netlink), `vrrp` (the VRRP protocol).
 
 pub mod cli;
 pub mod config;
+pub mod ipvs;
+pub mod vrrp;

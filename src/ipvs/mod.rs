@@ -1,0 +1,1 @@
+//! IPVS (LVS) over generic netlink: the kernel table that virtual servers program.
