@@ -2,3 +2,4 @@
 //! that feed it and the real-server aggregation that turns verdicts into IPVS changes.
 
 pub mod state;
+pub mod vs;
