@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod error;
+pub mod reconcile;
 pub mod wire;
 
 pub use client::Ipvs;
