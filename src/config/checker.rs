@@ -430,6 +430,7 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
     let mut set_alpha = None;
     let mut log_all_failures = None;
     let mut misc_user: Option<(String, Option<String>)> = None;
+    let mut bfd_bad = false;
     let network = kind.is_network();
     let is_misc = matches!(kind, CheckerKind::Misc(_));
     let has_common = !matches!(kind, CheckerKind::File(_) | CheckerKind::Bfd(_));
@@ -458,7 +459,16 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
             CheckerKind::File(f) => parse_file_kw(c, ctx, f),
             CheckerKind::Bfd(b) => {
                 if kw == "name" {
-                    b.name = ctx.need(c, 1).map(str::to_string);
+                    // Exactly one name; otherwise the checker is dropped.
+                    if c.args().len() == 1 {
+                        b.name = c.arg_str(1).map(str::to_string);
+                    } else {
+                        ctx.error(
+                            c.pos(),
+                            format!("({rs}) BFD_CHECK - No or too many names specified - skipping checker"),
+                        );
+                        bfd_bad = true;
+                    }
                     Kw::Leaf
                 } else {
                     Kw::Unknown
@@ -470,11 +480,9 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
     // End-of-block checks, reported at the closing position keepalived uses (the block).
     let end = n.block.as_ref().map(|b| b.open.clone()).unwrap_or_else(|| n.pos().clone());
     match &mut kind {
-        CheckerKind::Http(h) | CheckerKind::Ssl(h) => {
-            if h.urls.is_empty() {
-                ctx.error(&end, "HTTP/SSL_GET checker has no urls specified - ignoring");
-                return None;
-            }
+        CheckerKind::Http(h) | CheckerKind::Ssl(h) if h.urls.is_empty() => {
+            ctx.error(&end, "HTTP/SSL_GET checker has no urls specified - ignoring");
+            return None;
         }
         CheckerKind::Misc(m) => match &mut m.path {
             None => {
@@ -488,28 +496,24 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
                 }
             }
         },
-        CheckerKind::File(f) => {
-            if f.track_file.is_none() {
-                ctx.error(&end, "FILE_CHECK has no track_file specified - ignoring");
-                return None;
-            }
+        CheckerKind::File(f) if f.track_file.is_none() => {
+            ctx.error(&end, "FILE_CHECK has no track_file specified - ignoring");
+            return None;
         }
-        CheckerKind::Bfd(b) => {
-            if b.name.is_none() {
+        CheckerKind::Bfd(b) if b.name.is_none() => {
+            if !bfd_bad {
                 ctx.error(&end, format!("({rs}) No name has been specified for BFD_CHECKER - skipping"));
-                return None;
             }
+            return None;
         }
-        CheckerKind::Udp(u) => {
-            if u.min_reply_length > u.max_reply_length {
-                ctx.error(
-                    &end,
-                    format!(
-                        "UDP_CHECK min_reply length {} > max_reply_length {} - will always fail",
-                        u.min_reply_length, u.max_reply_length
-                    ),
-                );
-            }
+        CheckerKind::Udp(u) if u.min_reply_length > u.max_reply_length => {
+            ctx.error(
+                &end,
+                format!(
+                    "UDP_CHECK min_reply length {} > max_reply_length {} - will always fail",
+                    u.min_reply_length, u.max_reply_length
+                ),
+            );
         }
         _ => {}
     }
@@ -539,7 +543,10 @@ fn parse_http_kw(c: &Node, ctx: &mut Ctx<'_>, h: &mut HttpCheck) -> Kw {
             Kw::Block
         }
         "http_protocol" => {
-            if let Some(s) = ctx.need(c, 1) {
+            if c.arg(1).is_none() {
+                ctx.error(c.pos(), "Missing http_protocol version");
+            }
+            if let Some(s) = c.arg_str(1) {
                 h.http_protocol = match s {
                     "1.0" => HttpProtocol::V1_0,
                     "1.0C" | "1.0c" => HttpProtocol::V1_0C,
@@ -553,7 +560,10 @@ fn parse_http_kw(c: &Node, ctx: &mut Ctx<'_>, h: &mut HttpCheck) -> Kw {
             Kw::Leaf
         }
         "virtualhost" => {
-            h.virtualhost = ctx.need(c, 1).map(str::to_string);
+            match c.arg_str(1) {
+                Some(v) => h.virtualhost = Some(v.to_string()),
+                None => ctx.error(c.pos(), "HTTP_GET virtualhost name missing"),
+            }
             Kw::Leaf
         }
         "fast_recovery" => {
@@ -599,7 +609,6 @@ fn parse_url(n: &Node, ctx: &mut Ctx<'_>) -> Option<Url> {
                 }
             }
             "status_code" => {
-                ctx.need(c, 1);
                 for t in c.args() {
                     match parse_status(&t.text) {
                         Some(r) => u.status_codes.push(r),
@@ -607,16 +616,20 @@ fn parse_url(n: &Node, ctx: &mut Ctx<'_>) -> Option<Url> {
                     }
                 }
             }
-            "virtualhost" => u.virtualhost = ctx.need(c, 1).map(str::to_string),
-            "regex" => u.regex = ctx.need(c, 1).map(str::to_string),
+            "virtualhost" => match c.arg_str(1) {
+                Some(v) => u.virtualhost = Some(v.to_string()),
+                None => ctx.error(c.pos(), "Missing HTTP_GET virtualhost name"),
+            },
+            // Debian's 2.2.7 is built without PCRE2: the regex keywords are accepted and their
+            // values never checked, so bad values are not config errors.
+            "regex" => u.regex = c.arg_str(1).map(str::to_string),
             "regex_no_match" => u.regex_no_match = true,
             "regex_options" => u.regex_options = c.args().iter().map(|t| t.text.clone()).collect(),
-            "regex_min_offset" => u.regex_min_offset = ctx.uint(c, 1, 0, u64::MAX),
-            "regex_max_offset" => u.regex_max_offset = ctx.uint(c, 1, 0, u64::MAX),
+            "regex_min_offset" => u.regex_min_offset = c.arg_str(1).and_then(super::tree::parse_uint),
+            "regex_max_offset" => u.regex_max_offset = c.arg_str(1).and_then(super::tree::parse_uint),
             "regex_stack" => {
-                if let (Some(a), Some(b)) = (ctx.uint(c, 1, 0, u64::MAX), ctx.uint(c, 2, 0, u64::MAX)) {
-                    u.regex_stack = Some((a, b));
-                }
+                let num = |i| c.arg_str(i).and_then(super::tree::parse_uint);
+                u.regex_stack = num(1).zip(num(2));
             }
             _ => return Kw::Unknown,
         }
@@ -681,11 +694,10 @@ fn parse_misc_kw(
             }
         }
         "misc_dynamic" => m.dynamic = true,
-        "user" => {
-            if let Some(u) = ctx.need(c, 1) {
-                *user = Some((u.to_string(), c.arg_str(2).map(str::to_string)));
-            }
-        }
+        "user" => match c.arg_str(1) {
+            Some(u) => *user = Some((u.to_string(), c.arg_str(2).map(str::to_string))),
+            None => ctx.error(c.pos(), "No user specified for misc checker script"),
+        },
         _ => return Kw::Unknown,
     }
     Kw::Leaf
@@ -735,8 +747,9 @@ fn parse_udp_kw(c: &Node, ctx: &mut Ctx<'_>, u: &mut UdpCheck) -> Kw {
     let rest: Vec<&str> = c.args().iter().map(|t| t.text.as_str()).collect();
     match c.keyword() {
         "payload" => {
-            ctx.need(c, 1);
-            if !rest.is_empty() {
+            if rest.is_empty() {
+                ctx.error(c.pos(), "UDP_CHECK payload requires a payload");
+            } else {
                 match parse_hex(&rest, false) {
                     Some((b, _)) => u.payload = Some(b),
                     None => ctx.error(c.pos(), "Invalid hex string for UDP_CHECK payload"),
@@ -802,6 +815,10 @@ fn parse_file_kw(c: &Node, ctx: &mut Ctx<'_>, f: &mut FileCheck) -> Kw {
     match c.keyword() {
         "track_file" => f.track_file = ctx.need(c, 1).map(str::to_string),
         "weight" => {
+            if c.arg(1).is_none() {
+                ctx.error(c.pos(), "track file weight missing");
+                return Kw::Leaf;
+            }
             if let Some(w) = ctx.int(c, 1, -2147483647, 2147483647) {
                 f.weight = w as i32;
             } else if c.arg(1).is_some() {

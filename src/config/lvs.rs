@@ -712,7 +712,6 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
         },
     };
     let mut vs = VirtualServer::new(n.pos().clone(), key);
-    let mut sorry_fwd: Option<(Pos, Forwarding)> = None;
     ctx.walk(n.children(), &mut |ctx, c| {
         if let Some(k) = checker::parse_timing(c, ctx, &mut vs.set, Level::VirtualServer, true) {
             return k;
@@ -785,15 +784,15 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
                     vs.hysteresis = v as u32;
                 }
             }
-            "quorum_up" => vs.quorum_up = script::parse(c, ctx, UserArgs::Allowed),
-            "quorum_down" => vs.quorum_down = script::parse(c, ctx, UserArgs::Allowed),
+            "quorum_up" => vs.quorum_up = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
+            "quorum_down" => vs.quorum_down = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
             "weight" => match ctx.uint(c, 1, 1, 2_147_483_647) {
                 Some(v) => vs.weight = v as u32,
                 None if c.arg(1).is_some() => ctx.error(c.pos(), "Virtual server weight is outside range 1-2147483647"),
                 None => {}
             },
-            "virtualhost" => vs.virtualhost = ctx.need(c, 1).map(str::to_string),
-            "snmp_name" => vs.snmp_name = ctx.need(c, 1).map(str::to_string),
+            "virtualhost" => vs.virtualhost = string_arg(c, ctx, "virtual server virtualhost missing"),
+            "snmp_name" => vs.snmp_name = one_word(c, ctx, "virtual server"),
             "smtp_alert" => {
                 if let Some(b) = checker::opt_bool(c, ctx, "virtual_server smtp_alert") {
                     vs.smtp_alert = Some(b);
@@ -834,22 +833,38 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
                 }
             }
             "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
-            "sorry_server_lvs_method" => {
-                if let Some(f) = parse_forwarding(c, ctx, "sorry server") {
-                    sorry_fwd = Some((c.pos().clone(), f));
+            // Only valid after `sorry_server` (checked first: a bare keyword is not fatal then).
+            "sorry_server_lvs_method" => match vs.sorry_server.as_mut() {
+                None => ctx.error(c.pos(), "sorry_server forwarding used without sorry_server"),
+                Some(ss) => {
+                    if let Some(f) = parse_forwarding(c, ctx, "sorry server") {
+                        ss.forwarding_set = Some(f);
+                    }
                 }
-            }
+            },
             _ => return Kw::Unknown,
         }
         Kw::Leaf
     });
-    if let Some((pos, f)) = sorry_fwd {
-        match vs.sorry_server.as_mut() {
-            Some(ss) => ss.forwarding_set = Some(f),
-            None => ctx.error(&pos, "sorry_server forwarding used without sorry_server"),
-        }
-    }
     Some(vs)
+}
+
+/// A string value whose absence is a plain config error (`msg`), not a fatal one.
+fn string_arg(c: &Node, ctx: &mut Ctx<'_>, msg: &str) -> Option<String> {
+    let v = c.arg_str(1).map(str::to_string);
+    if v.is_none() {
+        ctx.error(c.pos(), msg);
+    }
+    v
+}
+
+/// `snmp_name`: exactly one word.
+fn one_word(c: &Node, ctx: &mut Ctx<'_>, what: &str) -> Option<String> {
+    if c.args().len() != 1 {
+        ctx.error(c.pos(), format!("{what} snmp_name missing or extra parameters"));
+        return None;
+    }
+    c.arg_str(1).map(str::to_string)
 }
 
 fn parse_granularity(c: &Node, ctx: &mut Ctx<'_>, s: &str, fam: Family) -> Option<Granularity> {
@@ -931,8 +946,8 @@ fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
                 None => {}
             },
             "lvs_method" => rs.forwarding_set = parse_forwarding(c, ctx, "real server").or(rs.forwarding_set),
-            "notify_up" => rs.notify_up = script::parse(c, ctx, UserArgs::Allowed),
-            "notify_down" => rs.notify_down = script::parse(c, ctx, UserArgs::Allowed),
+            "notify_up" => rs.notify_up = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
+            "notify_down" => rs.notify_down = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
             "uthreshold" | "lthreshold" => match ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
                 Some(v) if kw == "uthreshold" => rs.uthreshold = Some(v as u32),
                 Some(v) => rs.lthreshold = Some(v as u32),
@@ -950,8 +965,8 @@ fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
                     None => {}
                 }
             }
-            "virtualhost" => rs.virtualhost = ctx.need(c, 1).map(str::to_string),
-            "snmp_name" => rs.snmp_name = ctx.need(c, 1).map(str::to_string),
+            "virtualhost" => rs.virtualhost = string_arg(c, ctx, "real server virtualhost missing"),
+            "snmp_name" => rs.snmp_name = one_word(c, ctx, "real server"),
             _ => return Kw::Unknown,
         }
         Kw::Leaf
