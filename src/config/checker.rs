@@ -411,7 +411,7 @@ pub fn is_checker_keyword(kw: &str) -> bool {
 
 /// Parse a checker block `n` (its keyword satisfies [`is_checker_keyword`]). `rs` names the real
 /// server in messages. Returns None when keepalived would drop the checker.
-pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
+pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str, rs_addr: IpAddr) -> Option<Checker> {
     let mut kind = match n.keyword() {
         "TCP_CHECK" => CheckerKind::Tcp,
         "HTTP_GET" => CheckerKind::Http(HttpCheck::default()),
@@ -479,6 +479,22 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str) -> Option<Checker> {
     });
     // End-of-block checks, reported at the closing position keepalived uses (the block).
     let end = n.block.as_ref().map(|b| b.open.clone()).unwrap_or_else(|| n.pos().clone());
+    if network {
+        let dest = conn.connect_ip.unwrap_or(rs_addr);
+        if let Some(b) = conn.bindto
+            && b.is_ipv4() != dest.is_ipv4()
+        {
+            ctx.error(&end, format!("bindto address {b} does not match address family of connect_ip - skipping"));
+            return None;
+        }
+        if let IpAddr::V6(v6) = dest
+            && v6.segments()[0] & 0xffc0 == 0xfe80
+            && conn.bind_if.is_none()
+        {
+            ctx.error(&end, format!("Checker link local address {dest} requires a bind_if"));
+            return None;
+        }
+    }
     match &mut kind {
         CheckerKind::Http(h) | CheckerKind::Ssl(h) if h.urls.is_empty() => {
             ctx.error(&end, "HTTP/SSL_GET checker has no urls specified - ignoring");

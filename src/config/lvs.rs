@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 pub use dump::dump;
-pub use finish::finish;
+pub use finish::{check_references, finish};
 
 use super::Pos;
 use super::checker::{self, Checker, Level, Timing};
@@ -483,9 +483,8 @@ fn parse_ssl(n: &Node, ctx: &mut Ctx<'_>) -> SslConfig {
     s
 }
 
-/// Parse an IP address as keepalived's `inet_stosockaddr` does (IPv6 may carry `%scope`).
+/// Parse an IP address (no `%scope`: 2.2.7 rejects it for servers).
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s.split_once('%').map(|(a, _)| a).unwrap_or(s);
     s.parse().ok()
 }
 
@@ -934,7 +933,7 @@ fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
         }
         let kw = c.keyword();
         if checker::is_checker_keyword(kw) {
-            if let Some(ch) = checker::parse(c, ctx, &label) {
+            if let Some(ch) = checker::parse(c, ctx, &label, addr) {
                 rs.checkers.push(ch);
             }
             return Kw::Block;

@@ -16,7 +16,45 @@ const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
+    // Root `track_file` and `bfd_instance` blocks belong to other sections; until their ASTs are
+    // merged, no name is known (a config using them fails earlier on the unknown root keyword).
+    // At merge: `let v = &cfg.vrrp; check_references(&mut cfg.lvs, ctx, &|n| v.track_files..., ...)`.
+    check_references(&mut cfg.lvs, ctx, &|_| false, &|_| false);
     finish_lvs(&mut cfg.lvs, ctx);
+}
+
+/// FILE_CHECK's `track_file` and BFD_CHECK's `name` must name a root `track_file` /
+/// `bfd_instance`; 2.2.7 drops the checker otherwise (config error).
+pub fn check_references(
+    l: &mut LvsConfig,
+    ctx: &mut Ctx<'_>,
+    has_track_file: &dyn Fn(&str) -> bool,
+    has_bfd: &dyn Fn(&str) -> bool,
+) {
+    for vs in &mut l.virtual_servers {
+        for rs in &mut vs.real_servers {
+            let addr = rs.addr;
+            rs.checkers.retain(|c| match &c.kind {
+                CheckerKind::File(f) => {
+                    let name = f.track_file.as_deref().unwrap_or("");
+                    let ok = has_track_file(name);
+                    if !ok {
+                        ctx.error(&c.pos, format!("track_file {name} not found - FILE_CHECK ignored"));
+                    }
+                    ok
+                }
+                CheckerKind::Bfd(b) => {
+                    let name = b.name.as_deref().unwrap_or("");
+                    let ok = has_bfd(name);
+                    if !ok {
+                        ctx.error(&c.pos, format!("([{addr}]) BFD_CHECK - BFD {name} not configured"));
+                    }
+                    ok
+                }
+                _ => true,
+            });
+        }
+    }
 }
 
 /// The LVS part of [`finish`], on its own for tests.

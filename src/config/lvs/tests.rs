@@ -9,6 +9,17 @@ fn load(text: &str) -> (Config, Diagnostics) {
     load_str("t.conf", text, &SourceOptions::default())
 }
 
+/// Parse without the completion step (for checkers that finish would drop for lack of names
+/// defined in other sections).
+fn parse_only(text: &str) -> (LvsConfig, Diagnostics) {
+    let mut d = Diagnostics::default();
+    let lines = super::super::source::read_str("t.conf", text, &SourceOptions::default(), &mut d);
+    let nodes = super::super::tree::build(lines, &mut d);
+    let mut ctx = super::super::tree::Ctx::new(&mut d);
+    let cfg = super::super::parse_nodes(&nodes, &mut ctx);
+    (cfg.lvs, d)
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -578,6 +589,10 @@ fn checker_errors_and_their_exit_codes() {
         ("DNS_CHECK {\n type\n}", "missing its parameter", 2),
         ("TCP_CHECK {\n fwmark\n}", "missing its parameter", 2),
         ("BFD_CHECK {\n name b\n retry 2\n}", "Unknown keyword 'retry'", 5),
+        ("TCP_CHECK {\n connect_ip fe80::5\n}", "Checker link local address fe80::5 requires a bind_if", 5),
+        ("TCP_CHECK {\n connect_ip fe80::5\n bind_if lo\n}", "", 0),
+        ("TCP_CHECK {\n connect_ip 2001:db8::5\n bindto 10.0.0.1\n}", "does not match address family of connect_ip", 5),
+        ("TCP_CHECK {\n bindto 2001:db8::1\n}", "does not match address family", 5),
     ];
     for (block, msg, code) in cases {
         let (_, d) = one_checker(block);
@@ -633,17 +648,32 @@ fn checker_contents() {
     assert_eq!(s.argv, ["/bin/check", "a", "b"]);
     assert_eq!((s.user.as_deref(), s.group.as_deref()), (Some("nobody"), Some("nogroup")));
 
-    let (c, _) = one_checker("FILE_CHECK {\n track_file tf\n weight -5 reverse\n}");
-    let CheckerKind::File(f) = c.unwrap().kind else { panic!() };
-    assert_eq!((f.track_file.as_deref(), f.weight, f.reverse), (Some("tf"), -5, true));
-
-    let (c, _) = one_checker("BFD_CHECK {\n name b1\n alpha\n}");
-    let c = c.unwrap();
-    assert!(c.alpha);
-    assert!(matches!(&c.kind, CheckerKind::Bfd(b) if b.name.as_deref() == Some("b1")));
+    let (mut l, d) = parse_only(&vs(
+        "",
+        "real_server 10.0.0.2 80 {\n FILE_CHECK {\n track_file tf\n weight -5 reverse\n }\n BFD_CHECK {\n name b1\n alpha\n }\n}\n",
+    ));
+    assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
+    {
+        let cs = &l.virtual_servers[0].real_servers[0].checkers;
+        let CheckerKind::File(f) = &cs[0].kind else { panic!() };
+        assert_eq!((f.track_file.as_deref(), f.weight, f.reverse), (Some("tf"), -5, true));
+        assert_eq!(cs[1].set_alpha, Some(true));
+        assert!(matches!(&cs[1].kind, CheckerKind::Bfd(b) if b.name.as_deref() == Some("b1")));
+    }
+    // Known names keep the checkers; unknown ones drop them with config errors.
+    let mut d = Diagnostics::default();
+    let mut l2 = l.clone();
+    check_references(&mut l2, &mut super::super::tree::Ctx::new(&mut d), &|n| n == "tf", &|n| n == "b1");
+    assert_eq!(d.exit_code(), 0);
+    assert_eq!(l2.virtual_servers[0].real_servers[0].checkers.len(), 2);
+    check_references(&mut l, &mut super::super::tree::Ctx::new(&mut d), &|_| false, &|_| false);
+    assert!(has(&d, "track_file tf not found"));
+    assert!(has(&d, "BFD_CHECK - BFD b1 not configured"));
+    assert_eq!(d.exit_code(), 5);
+    assert!(l.virtual_servers[0].real_servers[0].checkers.is_empty());
 
     let (c, _) = one_checker(
-        "TCP_CHECK {\n connect_ip 2001:db8::5\n connect_port 81\n bindto 10.0.0.1\n bind_port 1234\n bind_if lo\n fwmark 3\n}",
+        "TCP_CHECK {\n connect_ip 2001:db8::5\n connect_port 81\n bindto 2001:db8::1\n bind_port 1234\n bind_if lo\n fwmark 3\n}",
     );
     let c = c.unwrap();
     assert_eq!(c.dest, "[2001:db8::5]:81".parse().unwrap());
