@@ -446,6 +446,14 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str, rs_addr: IpAddr) -> Option<C
             set_alpha = opt_bool(c, ctx, "alpha");
             return Kw::Leaf;
         }
+        if kw == "nb_get_retry" && matches!(kind, CheckerKind::Http(_) | CheckerKind::Ssl(_)) {
+            // 2.2.7 still takes it as `retry` here (only here) but reports a config error.
+            ctx.error(c.pos(), "nb_get_retry is deprecated - please use 'retry'");
+            if let Some(v) = ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
+                set.retry = Some(v as u32);
+            }
+            return Kw::Leaf;
+        }
         if kw == "log_all_failures" && has_common {
             log_all_failures = opt_bool(c, ctx, "log_all_failures");
             return Kw::Leaf;
@@ -592,11 +600,6 @@ fn parse_http_kw(c: &Node, ctx: &mut Ctx<'_>, h: &mut HttpCheck) -> Kw {
             h.enable_sni = true;
             Kw::Leaf
         }
-        "nb_get_retry" => {
-            // 2.2.7 still accepts it here (only here) but reports it as a config error.
-            ctx.error(c.pos(), "nb_get_retry is deprecated - please use 'retry'");
-            Kw::Leaf
-        }
         _ => Kw::Unknown,
     }
 }
@@ -615,6 +618,8 @@ fn parse_url(n: &Node, ctx: &mut Ctx<'_>) -> Option<Url> {
             "digest" => {
                 if let Some(d) = ctx.need(c, 1) {
                     match parse_digest(d) {
+                        // One digest per url: a second one (any value) is refused.
+                        Some(_) if u.digest.is_some() => ctx.error(c.pos(), format!("Digest '{d}' is a duplicate")),
                         Some(v) => u.digest = Some(v),
                         None if d.len() != 32 => ctx.error(
                             c.pos(),

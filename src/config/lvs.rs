@@ -443,6 +443,11 @@ pub struct RealServer {
 pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, l: &mut LvsConfig) -> Option<Kw> {
     match n.keyword() {
         "virtual_server_group" => {
+            if n.block.is_none() && n.arg(1).is_some() {
+                // 2.2.7 then reads the following lines as group entries and stops with a fatal
+                // "missing a parameter" error.
+                ctx.fatal(n.pos(), "virtual_server_group without '{': keepalived 2.2.7 cannot recover");
+            }
             if let Some(name) = ctx.need(n, 1) {
                 let g = parse_group(n, ctx, name.to_string());
                 l.groups.push(g);

@@ -157,6 +157,14 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
         vs.family = f;
     }
 
+    // keepalived checks the family of each real server as it is parsed, and a server without
+    // real servers is dropped before any of the defaulting below (so none of its messages).
+    filter_families(vs, ctx);
+    if vs.real_servers.is_empty() {
+        ctx.error(&vs.pos, format!("Virtual server {} has no real servers - ignoring", vs.label()));
+        return false;
+    }
+
     let label = vs.label();
     if has_addr {
         vs.protocol = match vs.protocol_set {
@@ -225,11 +233,6 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
         }
     }
 
-    if vs.real_servers.is_empty() {
-        ctx.error(&vs.pos, format!("Virtual server {label} has no real servers - ignoring"));
-        return false;
-    }
-
     let total: u64 = vs.real_servers.iter().map(|rs| u64::from(rs.weight)).sum();
     if u64::from(vs.quorum) > total {
         ctx.error(
@@ -270,18 +273,6 @@ fn finish_real_servers(vs: &mut VirtualServer, label: &str, ctx: &mut Ctx<'_>) {
         rs.weight = rs.weight_set.unwrap_or(vs.weight);
         rs.inhibit_on_failure = rs.inhibit_set.unwrap_or(vs.inhibit_on_failure);
         rs.alpha = rs.alpha_set.unwrap_or(vs.alpha);
-        let tunnelled = matches!(rs.forwarding, Forwarding::Tun(_));
-        // Group families are only known per entry; 2.2.7 does not check them against the RS.
-        if !matches!(vs.key, VsKey::Group(_)) && !tunnelled && Family::of(&rs.addr) != vs.family {
-            ctx.error(
-                &rs.pos,
-                format!(
-                    "Address family of virtual server and real server {} don't match - skipping real server.",
-                    rs.addr
-                ),
-            );
-            continue;
-        }
         // Duplicates are judged on the addresses as written, before the port rules below.
         let id = (rs.addr, rs.port_set.unwrap_or(0));
         if seen.contains(&id) {
@@ -327,6 +318,29 @@ fn finish_real_servers(vs: &mut VirtualServer, label: &str, ctx: &mut Ctx<'_>) {
         kept.push(rs);
     }
     vs.real_servers = kept;
+}
+
+/// Non-tunnelled real servers must have the service's family (group services are not checked:
+/// their families are only known per entry).
+fn filter_families(vs: &mut VirtualServer, ctx: &mut Ctx<'_>) {
+    if matches!(vs.key, VsKey::Group(_)) {
+        return;
+    }
+    let (fam, fwd) = (vs.family, vs.forwarding);
+    vs.real_servers.retain(|rs| {
+        let tunnelled = matches!(rs.forwarding_set.unwrap_or(fwd), Forwarding::Tun(_));
+        if !tunnelled && Family::of(&rs.addr) != fam {
+            ctx.error(
+                &rs.pos,
+                format!(
+                    "Address family of virtual server and real server {} don't match - skipping real server.",
+                    rs.addr
+                ),
+            );
+            return false;
+        }
+        true
+    });
 }
 
 /// The virtual server level of the default chain.

@@ -402,6 +402,9 @@ virtual_server group G {
     assert_eq!(d.exit_code(), 2);
     let (_, d) = load("virtual_server_group {\n}\n");
     assert_eq!(d.exit_code(), 2);
+    let (_, d) = load("virtual_server_group G\n 10.0.0.1 80\n");
+    assert_eq!(d.exit_code(), 2);
+    assert!(has(&d, "without '{'"));
     let (_, d) = load("virtual_server_group G {\n 10.0.0.1 80\n fwmark 5\n fwmark 6 inet6\n}\n");
     assert!(has(&d, "cannot have IPv4, IPv6 and fwmark without family"));
     // Undefined group: dropped without failing the test, as 2.2.7 does.
@@ -425,6 +428,9 @@ fn address_family_checks() {
     assert!(has(&d, "Address family of virtual server and real server 2001:db8::2 don't match"));
     assert!(has(&d, "has no real servers - ignoring"));
     assert!(cfg.lvs.virtual_servers.is_empty());
+    // Dropped before defaulting: no protocol/scheduler/forwarding messages for it.
+    let (_, d) = load("virtual_server 10.0.0.1 80 {\n}\n");
+    assert_eq!(messages(&d), ["Virtual server [10.0.0.1]:none:80 has no real servers - ignoring"]);
     let (cfg, d) = load(&vs("", "real_server 2001:db8::2 80 {\n lvs_method TUN\n}\n"));
     assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
     assert_eq!(cfg.lvs.virtual_servers[0].real_servers.len(), 1);
@@ -552,6 +558,11 @@ fn checker_errors_and_their_exit_codes() {
         ("HTTP_GET {\n url {\n path /\n digest xyz\n }\n}", "character length should be 32 rather than 3", 5),
         ("HTTP_GET {\n url {\n path /\n digest zz3a0c85a887a256d6939da88aabd8cd\n }\n}", "not a hex MD5", 5),
         ("HTTP_GET {\n url {\n path /\n status_code 99\n }\n}", "Invalid HTTP_GET status code '99'", 5),
+        (
+            "HTTP_GET {\n url {\n path /\n digest 9b3a0c85a887a256d6939da88aabd8cd\n digest 9b3a0c85a887a256d6939da88aabd8ce\n }\n}",
+            "Digest '9b3a0c85a887a256d6939da88aabd8ce' is a duplicate",
+            5,
+        ),
         ("HTTP_GET {\n url {\n path /\n status_code 300-200\n }\n}", "Invalid HTTP_GET status code '300-200'", 5),
         ("HTTP_GET {\n url {\n path /\n }\n http_protocol 2.0\n}", "Invalid http_protocol version 2.0", 5),
         ("HTTP_GET {\n url {\n path /\n }\n fast_recovery maybe\n}", "Invalid fast_recovery parameter maybe", 5),
@@ -612,6 +623,7 @@ fn checker_contents() {
     let c = c.unwrap();
     assert_eq!(c.delay_before_retry, secs(3));
     let CheckerKind::Ssl(h) = &c.kind else { panic!("{:?}", c.kind) };
+    assert_eq!(c.retry, 1);
     assert_eq!(h.http_protocol, HttpProtocol::V1_0C);
     assert!(h.fast_recovery && h.enable_sni);
     assert_eq!(h.virtualhost.as_deref(), Some("h"));
@@ -621,6 +633,10 @@ fn checker_contents() {
     assert_eq!(u.digest.map(|d| d[15]), Some(0xcd));
     assert_eq!(u.regex.as_deref(), Some("^ok"));
     assert!(u.regex_no_match);
+
+    let (c, d) = one_checker("HTTP_GET {\n url {\n path /\n }\n nb_get_retry 7\n}");
+    assert!(has(&d, "nb_get_retry is deprecated"));
+    assert_eq!(c.map(|c| c.retry), Some(7));
 
     let (c, _) = one_checker("DNS_CHECK {\n type mx\n name example.com\n}");
     let CheckerKind::Dns(dns) = c.unwrap().kind else { panic!() };
