@@ -744,6 +744,12 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
                     vs.forwarding_set = true;
                 }
             }
+            // These need `lb_algo sh|mh` earlier in the block (2.2.7's message only says sh).
+            "hashed" | "sh-fallback" | "mh-fallback" | "sh-port" | "mh-port"
+                if !(vs.scheduler_set && matches!(vs.scheduler, Scheduler::Sh | Scheduler::Mh)) =>
+            {
+                ctx.error(c.pos(), format!("{} only applies to sh scheduler - ignoring", c.keyword()))
+            }
             "hashed" => vs.sched_flags.hashed = true,
             "flag-1" | "sh-fallback" | "mh-fallback" => vs.sched_flags.flag_1 = true,
             "flag-2" | "sh-port" | "mh-port" => vs.sched_flags.flag_2 = true,
@@ -766,7 +772,14 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
             },
             "persistence_granularity" => {
                 if let Some(s) = ctx.need(c, 1) {
-                    vs.persistence_granularity = parse_granularity(c, ctx, s, vs.family);
+                    // Without an address (fwmark, group) the mask's form decides the family.
+                    let fam = match (&vs.key, vs.ip_family) {
+                        (VsKey::Addr { .. }, _) => vs.family,
+                        (_, Some(f)) => f,
+                        _ if s.contains('.') => Family::Inet,
+                        _ => Family::Inet6,
+                    };
+                    vs.persistence_granularity = parse_granularity(c, ctx, s, fam);
                 }
             }
             "persistence_engine" => vs.persistence_engine = ctx.need(c, 1).map(str::to_string),
@@ -836,7 +849,13 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
                     _ => ctx.error(c.pos(), format!("Invalid sorry server IP address {ip} - skipping")),
                 }
             }
-            "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
+            "sorry_server_inhibit" => {
+                if vs.sorry_server.is_some() {
+                    vs.sorry_server_inhibit = true;
+                } else {
+                    ctx.error(c.pos(), "Ignoring sorry_server inhibit used before or without sorry_server");
+                }
+            }
             // Only valid after `sorry_server` (checked first: a bare keyword is not fatal then).
             "sorry_server_lvs_method" => match vs.sorry_server.as_mut() {
                 None => ctx.error(c.pos(), "sorry_server forwarding used without sorry_server"),

@@ -107,7 +107,9 @@ fn finish_groups(l: &mut LvsConfig, ctx: &mut Ctx<'_>) {
 
 /// Complete one virtual server; false when keepalived would drop it.
 fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_>) -> bool {
-    // What the service is made of: addresses (which need a protocol) and/or fwmarks.
+    // What the service is made of: addresses (which need a protocol) and/or fwmarks, and for a
+    // group the address families its entries pin down.
+    let mut group_fams: Vec<Family> = Vec::new();
     let (has_addr, has_fwmark, zero_port) = match &vs.key {
         VsKey::Addr { port, .. } => (true, false, *port == 0),
         VsKey::Fwmark(_) => (false, true, false),
@@ -117,49 +119,81 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
                 ctx.warn(&vs.pos, format!("virtual server group {name} is not defined - ignoring virtual server"));
                 return false;
             };
-            let mut a = false;
-            let mut f = false;
-            let mut z = false;
+            let (mut a, mut f, mut z) = (false, false, false);
             for e in &g.entries {
-                match e {
+                let fam = match e {
                     GroupEntry::Range { first, port, .. } => {
-                        if !a {
-                            vs.family = Family::of(first);
-                        }
                         a = true;
                         z |= *port == 0;
+                        Some(Family::of(first))
                     }
                     GroupEntry::Fwmark { family, .. } => {
-                        if !a && let Some(fam) = family {
-                            vs.family = *fam;
-                        }
                         f = true;
+                        *family
                     }
+                };
+                if let Some(fam) = fam
+                    && !group_fams.contains(&fam)
+                {
+                    group_fams.push(fam);
                 }
             }
             (a, f, z)
         }
     };
 
-    // Family of a fwmark service: ip_family, else the first non-tunnelled real server's.
-    if let VsKey::Fwmark(_) = vs.key {
-        vs.family = match vs.ip_family {
-            Some(f) => f,
-            None => vs
+    // Family of a fwmark or group service, as 2.2.7 learns it while parsing: ip_family; else the
+    // form of persistence_granularity; else the first non-tunnelled server (real or sorry) in
+    // file order; else the group's.
+    let mut family_known = true;
+    match vs.key {
+        VsKey::Addr { .. } => {}
+        _ => {
+            let fwd = vs.forwarding;
+            let tun = |f: Option<Forwarding>| matches!(f.unwrap_or(fwd), Forwarding::Tun(_));
+            let mut servers: Vec<(u32, u32, Family)> = vs
                 .real_servers
                 .iter()
-                .find(|rs| !matches!(rs.forwarding_set.unwrap_or(vs.forwarding), Forwarding::Tun(_)))
-                .or(vs.real_servers.first())
-                .map(|rs| Family::of(&rs.addr))
-                .unwrap_or(Family::Inet),
-        };
-    } else if let Some(f) = vs.ip_family {
-        vs.family = f;
+                .filter(|rs| !tun(rs.forwarding_set))
+                .map(|rs| (rs.pos.line, rs.pos.col, Family::of(&rs.addr)))
+                .collect();
+            if let Some(ss) = vs.sorry_server.as_ref().filter(|ss| !tun(ss.forwarding_set)) {
+                servers.push((ss.pos.line, ss.pos.col, Family::of(&ss.addr)));
+            }
+            servers.sort_by_key(|&(l, c, _)| (l, c));
+            let from_granularity = match vs.persistence_granularity {
+                Some(super::Granularity::V4(_)) => Some(Family::Inet),
+                Some(super::Granularity::V6(_)) => Some(Family::Inet6),
+                None => None,
+            };
+            let from_server = servers.first().map(|s| s.2).or(vs.real_servers.first().map(|rs| Family::of(&rs.addr)));
+            let learnt = vs.ip_family.or(from_granularity).or(from_server);
+            family_known = learnt.is_some();
+            vs.family = learnt.or(group_fams.first().copied()).unwrap_or(Family::Inet);
+        }
     }
 
-    // keepalived checks the family of each real server as it is parsed, and a server without
-    // real servers is dropped before any of the defaulting below (so none of its messages).
+    // keepalived checks the family of each real server as it is parsed.
     filter_families(vs, ctx);
+
+    // A group whose addresses are of another family than the service is silently unusable in
+    // 2.2.7 (no config error) unless every real server is tunnelled.
+    let fwd = vs.forwarding;
+    let all_tunnelled = !vs.real_servers.is_empty()
+        && vs.real_servers.iter().all(|rs| matches!(rs.forwarding_set.unwrap_or(fwd), Forwarding::Tun(_)));
+    if family_known && !all_tunnelled && group_fams.iter().any(|f| *f != vs.family) {
+        ctx.warn(
+            &vs.pos,
+            format!(
+                "Virtual server {}: group address family does not match the {} real servers - ignoring virtual server",
+                vs.label(),
+                vs.family.as_str()
+            ),
+        );
+        return false;
+    }
+
+    // A service without real servers is dropped before any of the defaulting below.
     if vs.real_servers.is_empty() {
         ctx.error(&vs.pos, format!("Virtual server {} has no real servers - ignoring", vs.label()));
         return false;
@@ -194,19 +228,38 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
         ctx.error(&vs.pos, format!("Virtual server {label}: zero port only valid for persistent services - setting"));
         vs.persistence_timeout = Some(360);
     }
-    if vs.ops && vs.protocol != Some(Protocol::Udp) {
+    if vs.ops && vs.protocol.is_some_and(|p| p != Protocol::Udp) {
         ctx.error(&vs.pos, format!("Virtual server {label}: one packet scheduling requires UDP - resetting"));
         vs.ops = false;
     }
     vs.delay_loop = vs.set.delay_loop.unwrap_or(DEFAULT_DELAY_LOOP);
 
-    finish_real_servers(vs, &label, ctx);
+    let group_ports: Vec<(String, u16)> = match &vs.key {
+        VsKey::Group(name) => groups
+            .iter()
+            .find(|g| &g.name == name)
+            .map(|g| {
+                g.entries
+                    .iter()
+                    .filter_map(|e| match e {
+                        GroupEntry::Range { first, last, port, .. } if first == last => {
+                            Some((first.to_string(), *port))
+                        }
+                        GroupEntry::Range { first, last, port, .. } => Some((format!("{first}-{last}"), *port)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    finish_real_servers(vs, &label, &group_ports, has_fwmark && matches!(vs.key, VsKey::Group(_)), ctx);
 
     let vs_port = vs.port();
     if let Some(ss) = vs.sorry_server.as_mut() {
         ss.forwarding = ss.forwarding_set.unwrap_or(vs.forwarding);
         let tunnelled = matches!(ss.forwarding, Forwarding::Tun(_));
-        if !matches!(vs.key, VsKey::Group(_)) && !tunnelled && Family::of(&ss.addr) != vs.family {
+        if !tunnelled && Family::of(&ss.addr) != vs.family {
             ctx.error(
                 &ss.pos,
                 format!(
@@ -225,8 +278,16 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
                     ss.port = port;
                 }
                 VsKey::Addr { port, .. } => ss.port = port,
-                VsKey::Fwmark(_) => ss.port = 0,
-                VsKey::Group(_) => {}
+                VsKey::Fwmark(_) | VsKey::Group(_) => {
+                    if ss.port != 0 {
+                        let how = if matches!(vs.key, VsKey::Group(_)) { "port will be ignored" } else { "clearing" };
+                        ctx.error(
+                            &ss.pos,
+                            format!("WARNING - virtual server {label}, sorry server has port specified - {how}"),
+                        );
+                    }
+                    ss.port = 0;
+                }
             }
         } else if ss.port == 0 {
             ss.port = vs_port;
@@ -264,7 +325,13 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
 }
 
 /// Forwarding, weight, family and port rules for each real server; duplicates removed.
-fn finish_real_servers(vs: &mut VirtualServer, label: &str, ctx: &mut Ctx<'_>) {
+fn finish_real_servers(
+    vs: &mut VirtualServer,
+    label: &str,
+    group_ports: &[(String, u16)],
+    group_has_fwmark: bool,
+    ctx: &mut Ctx<'_>,
+) {
     let mut seen: Vec<(std::net::IpAddr, u16)> = Vec::new();
     let mut kept: Vec<RealServer> = Vec::with_capacity(vs.real_servers.len());
     let proto = vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
@@ -310,7 +377,29 @@ fn finish_real_servers(vs: &mut VirtualServer, label: &str, ctx: &mut Ctx<'_>) {
                     }
                     rs.port = 0;
                 }
-                VsKey::Group(_) => {}
+                // Each address entry of the group is compared; 2.2.7 reports but keeps the port.
+                VsKey::Group(_) => {
+                    if let Some(p) = rs.port_set.filter(|&p| p != 0) {
+                        if group_has_fwmark {
+                            ctx.error(
+                                &rs.pos,
+                                format!(
+                                    "WARNING - fwmark virtual server {label}, real server [{}]:{proto}:{p} has port specified - port will be ignored",
+                                    rs.addr
+                                ),
+                            );
+                        }
+                        for (a, gp) in group_ports.iter().filter(|(_, gp)| *gp != p) {
+                            ctx.error(
+                                &rs.pos,
+                                format!(
+                                    "virtual server {label}:[{a},{gp}] and real server [{}]:{proto}:{p} ports don't match",
+                                    rs.addr
+                                ),
+                            );
+                        }
+                    }
+                }
             }
         } else if rs.port_set.is_none() {
             rs.port = vs.port();
@@ -320,12 +409,8 @@ fn finish_real_servers(vs: &mut VirtualServer, label: &str, ctx: &mut Ctx<'_>) {
     vs.real_servers = kept;
 }
 
-/// Non-tunnelled real servers must have the service's family (group services are not checked:
-/// their families are only known per entry).
+/// Non-tunnelled real servers must have the service's family.
 fn filter_families(vs: &mut VirtualServer, ctx: &mut Ctx<'_>) {
-    if matches!(vs.key, VsKey::Group(_)) {
-        return;
-    }
     let (fam, fwd) = (vs.family, vs.forwarding);
     vs.real_servers.retain(|rs| {
         let tunnelled = matches!(rs.forwarding_set.unwrap_or(fwd), Forwarding::Tun(_));

@@ -338,6 +338,21 @@ fn scheduler_and_flags() {
     for s in ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"] {
         assert_eq!(Scheduler::parse(s).map(Scheduler::as_str), Some(s));
     }
+    for kw in ["hashed", "sh-port", "sh-fallback", "mh-port", "mh-fallback"] {
+        let (cfg, d) = load(&vs(&format!(" {kw}"), RS));
+        assert!(has(&d, &format!("{kw} only applies to sh scheduler - ignoring")), "{kw}");
+        assert_eq!(cfg.lvs.virtual_servers[0].sched_flags, SchedFlags::default());
+    }
+    // Order matters: the flag must follow `lb_algo sh|mh`.
+    let (_, d) =
+        load(&format!("virtual_server 10.0.0.1 80 {{\n protocol TCP\n hashed\n lb_algo sh\n lb_kind NAT\n{RS}}}\n"));
+    assert_eq!(d.exit_code(), 5);
+    let (cfg, _) = load(&vs(" ops", ""));
+    assert!(cfg.lvs.virtual_servers.is_empty());
+    let (_, d) = load(&format!(
+        "virtual_server fwmark 1 {{\n lb_algo rr\n lb_kind NAT\n ops\n real_server 10.0.0.2 {{\n }}\n}}\n"
+    ));
+    assert_eq!(d.exit_code(), 0, "ops is not checked for fwmark services: {:?}", messages(&d));
     let (_, d) = load(&vs(" lb_algo RR", RS));
     assert!(has(&d, "Invalid lvs_scheduler 'RR' - ignoring"));
     let (cfg, d) = load(&vs(" ops", RS));
@@ -358,8 +373,8 @@ fn virtual_server_groups() {
 virtual_server group G {
   protocol TCP
   lb_algo rr
-  lb_kind NAT
-  real_server 10.0.0.2 80 {
+  lb_kind TUN
+  real_server 10.0.0.2 {
   }
 }
 ";
@@ -381,6 +396,14 @@ virtual_server group G {
     assert_eq!(ranges[4], (ip("2001:db8::1"), ip("2001:db8::1f"), 83));
     assert!(matches!(g.entries[5], GroupEntry::Fwmark { mark: 5, family: Some(Family::Inet), .. }));
     assert_eq!(cfg.lvs.virtual_servers[0].protocol, Some(Protocol::Tcp));
+    // With a port, each entry of another port is reported, and the fwmark entry too.
+    let (_, d) = load(&text.replace("real_server 10.0.0.2 {", "real_server 10.0.0.2 80 {"));
+    let m = messages(&d);
+    assert_eq!(m.len(), 4, "{m:?}");
+    assert!(m[0].contains("fwmark virtual server [G]:0, real server [10.0.0.2]:tcp:80 has port specified"));
+    assert!(m[1].contains("[G]:0:[10.0.1.250-10.0.2.10,81] and real server [10.0.0.2]:tcp:80 ports don't match"));
+    assert!(m[2].contains("[10.0.3.8-10.0.3.15,82]"));
+    assert!(m[3].contains("[2001:db8::1-2001:db8::1f,83]"));
 
     let bad: &[(&str, &str)] = &[
         ("10.0.0.300 80", "Invalid virtual server group IP address"),
@@ -423,6 +446,40 @@ virtual_server group G {
 }
 
 #[test]
+fn group_family_rules() {
+    let grp = |entries: &str, body: &str, rs: &str| {
+        format!("virtual_server_group G {{\n{entries}\n}}\nvirtual_server group G {{\n lb_algo rr\n{body}\n{rs}}}\n")
+    };
+    // Family learnt from the first real server; a group of another family: silently dropped.
+    let (cfg, d) = load(&grp("2001:db8::1 80", " protocol TCP\n lb_kind NAT", RS));
+    assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
+    assert!(cfg.lvs.virtual_servers.is_empty());
+    // ... unless every real server is tunnelled.
+    let (cfg, d) = load(&grp("2001:db8::1 80\n 10.0.0.1 80", " protocol TCP\n lb_kind TUN", RS));
+    assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
+    assert_eq!(cfg.lvs.virtual_servers.len(), 1);
+    // persistence_granularity's form sets the family first: the IPv4 real server is refused.
+    let (_, d) = load(&grp("fwmark 5 inet6", " lb_kind NAT\n persistence_granularity 64", RS));
+    assert!(has(&d, "Address family of virtual server and real server 10.0.0.2 don't match"));
+    assert_eq!(d.exit_code(), 5);
+    // No family learnt at all: no family check, the missing real servers are reported.
+    let (_, d) = load(&grp("2001:db8::1 80\n 10.0.0.0/30", " protocol TCP\n lb_kind NAT", ""));
+    assert!(has(&d, "has no real servers - ignoring"));
+    // Non-NAT: a real server port differing from an entry's is reported (kept).
+    let (cfg, d) = load(&grp("10.0.0.1 80", " protocol TCP\n lb_kind DR", "real_server 10.0.0.2 81 {\n}\n"));
+    assert!(has(&d, "virtual server [G]:0:[10.0.0.1,80] and real server [10.0.0.2]:tcp:81 ports don't match"));
+    assert_eq!(cfg.lvs.virtual_servers[0].real_servers[0].port, 81);
+    let (cfg, d) = load(&grp("10.0.0.1 80", " protocol TCP\n lb_kind DR\n sorry_server 10.0.0.9 81", RS));
+    assert!(has(&d, "sorry server has port specified - port will be ignored"));
+    assert_eq!(cfg.lvs.virtual_servers[0].sorry_server.as_ref().map(|s| s.port), Some(0));
+    let (cfg, d) = load(&format!(
+        "virtual_server fwmark 1 {{\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 81\n real_server 10.0.0.2 {{\n }}\n}}\n"
+    ));
+    assert!(has(&d, "FWM 1, sorry server has port specified - clearing"));
+    assert_eq!(cfg.lvs.virtual_servers[0].sorry_server.as_ref().map(|s| s.port), Some(0));
+}
+
+#[test]
 fn address_family_checks() {
     let (cfg, d) = load(&vs("", "real_server 2001:db8::2 80 {\n}\n"));
     assert!(has(&d, "Address family of virtual server and real server 2001:db8::2 don't match"));
@@ -455,6 +512,9 @@ fn sorry_server() {
     let (cfg, d) = load(&vs(" sorry_server 10.0.0.9\n sorry_server_lvs_method NAT", RS));
     assert_eq!(d.exit_code(), 0);
     assert_eq!(cfg.lvs.virtual_servers[0].sorry_server.as_ref().map(|s| s.port), Some(80));
+    let (cfg, d) = load(&vs(" sorry_server_inhibit\n sorry_server 10.0.0.9", RS));
+    assert!(has(&d, "Ignoring sorry_server inhibit used before or without sorry_server"));
+    assert!(!cfg.lvs.virtual_servers[0].sorry_server_inhibit);
     let (_, d) = load(&vs(" sorry_server_lvs_method DR", RS));
     assert!(has(&d, "sorry_server forwarding used without sorry_server"));
     for bad in ["10.0.0.300 80", "10.0.0.3 x"] {
