@@ -349,9 +349,7 @@ fn scheduler_and_flags() {
     assert_eq!(d.exit_code(), 5);
     let (cfg, _) = load(&vs(" ops", ""));
     assert!(cfg.lvs.virtual_servers.is_empty());
-    let (_, d) = load(
-        &"virtual_server fwmark 1 {\n lb_algo rr\n lb_kind NAT\n ops\n real_server 10.0.0.2 {\n }\n}\n".to_string(),
-    );
+    let (_, d) = load("virtual_server fwmark 1 {\n lb_algo rr\n lb_kind NAT\n ops\n real_server 10.0.0.2 {\n }\n}\n");
     assert_eq!(d.exit_code(), 0, "ops is not checked for fwmark services: {:?}", messages(&d));
     let (_, d) = load(&vs(" lb_algo RR", RS));
     assert!(has(&d, "Invalid lvs_scheduler 'RR' - ignoring"));
@@ -472,7 +470,9 @@ fn group_family_rules() {
     let (cfg, d) = load(&grp("10.0.0.1 80", " protocol TCP\n lb_kind DR\n sorry_server 10.0.0.9 81", RS));
     assert!(has(&d, "sorry server has port specified - port will be ignored"));
     assert_eq!(cfg.lvs.virtual_servers[0].sorry_server.as_ref().map(|s| s.port), Some(0));
-    let (cfg, d) = load(&"virtual_server fwmark 1 {\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 81\n real_server 10.0.0.2 {\n }\n}\n".to_string());
+    let (cfg, d) = load(
+        "virtual_server fwmark 1 {\n lb_algo rr\n lb_kind DR\n sorry_server 10.0.0.9 81\n real_server 10.0.0.2 {\n }\n}\n",
+    );
     assert!(has(&d, "FWM 1, sorry server has port specified - clearing"));
     assert_eq!(cfg.lvs.virtual_servers[0].sorry_server.as_ref().map(|s| s.port), Some(0));
 }
