@@ -47,6 +47,57 @@ impl LvsConfig {
     pub fn group(&self, name: &str) -> Option<&VsGroup> {
         self.groups.iter().find(|g| g.name == name)
     }
+
+    /// The IPVS services a virtual server stands for: itself, or one per address of its group's
+    /// ranges and one per group fwmark (2.2.7 without nftables_ipvs). Lazy: a range may be large.
+    pub fn services<'a>(&'a self, vs: &'a VirtualServer) -> Box<dyn Iterator<Item = ServiceId> + 'a> {
+        let proto = vs.protocol.unwrap_or(Protocol::Udp);
+        match &vs.key {
+            VsKey::Addr { addr, port } => {
+                Box::new(std::iter::once(ServiceId::Addr { addr: *addr, port: *port, protocol: proto }))
+            }
+            VsKey::Fwmark(m) => Box::new(std::iter::once(ServiceId::Fwmark { mark: *m, family: vs.family })),
+            VsKey::Group(name) => {
+                let entries = self.group(name).map(|g| g.entries.as_slice()).unwrap_or(&[]);
+                Box::new(entries.iter().flat_map(move |e| -> Box<dyn Iterator<Item = ServiceId>> {
+                    match e {
+                        GroupEntry::Fwmark { mark, family, .. } => Box::new(std::iter::once(ServiceId::Fwmark {
+                            mark: *mark,
+                            family: family.unwrap_or(vs.family),
+                        })),
+                        GroupEntry::Range { first, last, port, .. } => {
+                            let port = *port;
+                            Box::new(range_addrs(*first, *last).map(move |addr| ServiceId::Addr {
+                                addr,
+                                port,
+                                protocol: proto,
+                            }))
+                        }
+                    }
+                }))
+            }
+        }
+    }
+}
+
+/// One IPVS service (what `ipvsadm -A` takes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceId {
+    Addr { addr: IpAddr, port: u16, protocol: Protocol },
+    Fwmark { mark: u32, family: Family },
+}
+
+/// Every address from `first` to `last` inclusive (same family; empty otherwise).
+pub fn range_addrs(first: IpAddr, last: IpAddr) -> Box<dyn Iterator<Item = IpAddr>> {
+    match (first, last) {
+        (IpAddr::V4(f), IpAddr::V4(l)) => {
+            Box::new((u32::from(f)..=u32::from(l)).map(|v| IpAddr::V4(Ipv4Addr::from(v))))
+        }
+        (IpAddr::V6(f), IpAddr::V6(l)) => {
+            Box::new((u128::from(f)..=u128::from(l)).map(|v| IpAddr::V6(Ipv6Addr::from(v))))
+        }
+        _ => Box::new(std::iter::empty()),
+    }
 }
 
 /// The root `SSL { ... }` block used by SSL_GET.

@@ -88,7 +88,7 @@ fn dump_vs(vs: &VirtualServer, out: &mut String) {
     let _ = match &vs.key {
         VsKey::Addr { addr, port } => writeln!(out, " Virtual Server = {}", addr_port(addr, *port)),
         VsKey::Fwmark(m) => writeln!(out, " Virtual Server = FWMARK {m}"),
-        VsKey::Group(g) => writeln!(out, " Virtual Server Group = {g}"),
+        VsKey::Group(g) => writeln!(out, " Virtual Server = group {g}"),
     };
     let _ = writeln!(out, "   address family = {}", vs.family.as_str());
     if let Some(n) = &vs.snmp_name {

@@ -107,6 +107,10 @@ fn seed_config_resolves_as_keepalived_understands_it() {
         assert_eq!(c.warmup, secs(6));
         assert_eq!(c.dest, SocketAddr::new(rs.addr, 80));
     }
+    assert_eq!(
+        l.services(v).collect::<Vec<_>>(),
+        [ServiceId::Addr { addr: ip("192.168.112.10"), port: 80, protocol: Protocol::Tcp }]
+    );
     let mut out = String::new();
     dump(l, &mut out);
     assert!(out.contains(" ------< LVS Topology >------"));
@@ -394,6 +398,14 @@ virtual_server group G {
     assert_eq!(ranges[4], (ip("2001:db8::1"), ip("2001:db8::1f"), 83));
     assert!(matches!(g.entries[5], GroupEntry::Fwmark { mark: 5, family: Some(Family::Inet), .. }));
     assert_eq!(cfg.lvs.virtual_servers[0].protocol, Some(Protocol::Tcp));
+    let svcs: Vec<ServiceId> = cfg.lvs.services(&cfg.lvs.virtual_servers[0]).collect();
+    // 1 + 6 + 17 (10.0.1.250-10.0.2.10) + 8 (/29) + 31 (::1-::1f) addresses, and the fwmark.
+    assert_eq!(svcs.len(), 1 + 6 + 17 + 8 + 31 + 1);
+    assert_eq!(svcs[0], ServiceId::Addr { addr: ip("10.0.0.1"), port: 80, protocol: Protocol::Tcp });
+    assert_eq!(svcs[7], ServiceId::Addr { addr: ip("10.0.1.250"), port: 81, protocol: Protocol::Tcp });
+    assert_eq!(svcs[23], ServiceId::Addr { addr: ip("10.0.2.10"), port: 81, protocol: Protocol::Tcp });
+    assert_eq!(svcs[63], ServiceId::Fwmark { mark: 5, family: Family::Inet });
+    assert_eq!(range_addrs(ip("10.0.0.1"), ip("2001:db8::1")).count(), 0);
     // With a port, each entry of another port is reported, and the fwmark entry too.
     let (_, d) = load(&text.replace("real_server 10.0.0.2 {", "real_server 10.0.0.2 80 {"));
     let m = messages(&d);
