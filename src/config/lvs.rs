@@ -549,7 +549,7 @@ fn parse_group(n: &Node, ctx: &mut Ctx<'_>, name: String) -> VsGroup {
     ctx.walk(n.children(), &mut |ctx, c| {
         if c.keyword() == "fwmark" {
             let Some(s) = ctx.need(c, 1) else { return Kw::Leaf };
-            let Some(mark) = super::tree::parse_uint(s).and_then(|v| u32::try_from(v).ok()) else {
+            let Some(mark) = num(s).and_then(|v| u32::try_from(v).ok()) else {
                 ctx.error(c.pos(), format!("({}): fwmark '{s}' must be in [0, 4294967295] - ignoring", g.name));
                 return Kw::Leaf;
             };
@@ -568,7 +568,7 @@ fn parse_group(n: &Node, ctx: &mut Ctx<'_>, name: String) -> VsGroup {
         let spec = c.keyword();
         let port = match c.arg_str(1) {
             None => Some(0),
-            Some(p) => super::tree::parse_uint(p).and_then(|v| u16::try_from(v).ok()),
+            Some(p) => num(p).and_then(|v| u16::try_from(v).ok()),
         };
         let Some(port) = port else {
             let p = c.arg_str(1).unwrap_or("");
@@ -684,7 +684,7 @@ fn parse_forwarding(n: &Node, ctx: &mut Ctx<'_>, what: &str) -> Option<Forwardin
             }
             ("port", Some(tn)) => {
                 i += 1;
-                match args.get(i).and_then(|p| super::tree::parse_uint(&p.text)) {
+                match args.get(i).and_then(|p| num(&p.text)) {
                     Some(p) if (1..=65535).contains(&p) => tn.port = Some(p as u16),
                     _ => {
                         ctx.error(&t.pos, format!("Invalid gue tunnel port for {what}."));
@@ -729,11 +729,16 @@ fn parse_forwarding(n: &Node, ctx: &mut Ctx<'_>, what: &str) -> Option<Forwardin
     Some(fwd)
 }
 
+/// An unsigned number as 2.2.7 reads ports and marks (strtoul: a leading `+` is accepted).
+fn num(s: &str) -> Option<u64> {
+    super::tree::parse_uint(s.strip_prefix('+').unwrap_or(s))
+}
+
 /// `[port]` at token `i`: absent = 0.
 fn opt_port(n: &Node, i: usize) -> Option<u16> {
     match n.arg_str(i) {
         None => Some(0),
-        Some(p) => super::tree::parse_uint(p).and_then(|v| u16::try_from(v).ok()),
+        Some(p) => num(p).and_then(|v| u16::try_from(v).ok()),
     }
 }
 
@@ -742,7 +747,7 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
     let key = match a1 {
         "fwmark" => {
             let s = ctx.need(n, 2)?;
-            match super::tree::parse_uint(s).and_then(|v| u32::try_from(v).ok()) {
+            match num(s).and_then(|v| u32::try_from(v).ok()) {
                 // keepalived 2.2.7 takes fwmark 0 as "no fwmark" and ends up with an address-less
                 // service; it is never usable, so say so here.
                 Some(0) => {
@@ -966,7 +971,7 @@ fn parse_granularity(c: &Node, ctx: &mut Ctx<'_>, s: &str, fam: Family) -> Optio
 
 fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
     let ip = ctx.need(n, 1)?;
-    let (addr, port) = match (parse_ip(ip), n.arg_str(2).map(super::tree::parse_uint)) {
+    let (addr, port) = match (parse_ip(ip), n.arg_str(2).map(num)) {
         (Some(a), None) => (a, None),
         (Some(a), Some(Some(p))) if p <= 65535 => (a, Some(p as u16)),
         _ => {
