@@ -778,6 +778,11 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
         }
         match c.keyword() {
             "real_server" => {
+                // Without its block 2.2.7 never creates the server (it reads on as if the next
+                // line were inside it).
+                if c.block.is_none() {
+                    return Kw::Block;
+                }
                 if let Some(rs) = parse_rs(c, ctx) {
                     vs.real_servers.push(rs);
                 }

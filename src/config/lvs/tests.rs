@@ -248,6 +248,15 @@ fn duplicate_real_server_removed() {
 }
 
 #[test]
+fn real_server_without_block_is_not_created() {
+    let (cfg, d) = load(&vs("", "real_server 10.0.0.3 80\nreal_server 10.0.0.2 80 {\n}\n"));
+    assert!(has(&d, "Missing '{' after 'real_server'"));
+    let rs = &cfg.lvs.virtual_servers[0].real_servers;
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0].addr, ip("10.0.0.2"));
+}
+
+#[test]
 fn quorum_and_hysteresis_clamps() {
     let (cfg, d) = load(&vs(" quorum 5", RS));
     assert!(has(&d, "quorum 5 for [10.0.0.1]:tcp:80 exceeds total weight of real servers 1, reducing quorum to 1"));
