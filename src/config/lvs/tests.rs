@@ -843,3 +843,95 @@ fn dump_shows_resolved_settings() {
     dump(&LvsConfig::default(), &mut empty);
     assert!(empty.is_empty());
 }
+
+/// Random keyword soup must never panic the parser or the completion (no indexing on input).
+#[test]
+fn random_input_never_panics() {
+    const WORDS: &[&str] = &[
+        "virtual_server",
+        "virtual_server_group",
+        "real_server",
+        "fwmark",
+        "group",
+        "G",
+        "{",
+        "}",
+        "10.0.0.1",
+        "2001:db8::1",
+        "fe80::1",
+        "80",
+        "0",
+        "-1",
+        "x",
+        "65536",
+        "protocol",
+        "TCP",
+        "lb_algo",
+        "sh",
+        "lb_kind",
+        "TUN",
+        "type",
+        "gue",
+        "port",
+        "csum",
+        "DR",
+        "persistence_timeout",
+        "persistence_granularity",
+        "quorum",
+        "hysteresis",
+        "weight",
+        "sorry_server",
+        "sorry_server_lvs_method",
+        "TCP_CHECK",
+        "HTTP_GET",
+        "url",
+        "path",
+        "digest",
+        "status_code",
+        "300-200",
+        "MISC_CHECK",
+        "misc_path",
+        "UDP_CHECK",
+        "payload",
+        "require_reply",
+        "DNS_CHECK",
+        "FILE_CHECK",
+        "BFD_CHECK",
+        "name",
+        "connect_ip",
+        "bindto",
+        "delay_loop",
+        "retry",
+        "ops",
+        "hashed",
+        "ip_family",
+        "inet6",
+        "10.0.0.0/30",
+        "10.0.0.5-1",
+        "SSL",
+        "password",
+        "\n",
+        "\n",
+        "\n",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..1500 {
+        let mut text = String::new();
+        let len = (seed % 60) as usize + 5;
+        for _ in 0..len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(WORDS[(seed % WORDS.len() as u64) as usize]);
+            text.push(' ');
+        }
+        let (mut cfg, _) = load(&text);
+        let _ = cfg.lvs.scripts_mut().count();
+        let l = &cfg.lvs;
+        for v in &l.virtual_servers {
+            let _ = l.services(v).take(1000).count();
+        }
+        let mut out = String::new();
+        dump(l, &mut out);
+    }
+}
