@@ -277,6 +277,9 @@ pub struct Url {
     /// Accepted status ranges (inclusive); 200-299 when none is configured.
     pub status_codes: Vec<(u16, u16)>,
     pub virtualhost: Option<String>,
+    /// Resolved Host header value: this url's virtualhost, else the checker's, the real
+    /// server's, the virtual server's; None means the connection address.
+    pub host: Option<String>,
     pub regex: Option<String>,
     pub regex_no_match: bool,
     pub regex_options: Vec<String>,

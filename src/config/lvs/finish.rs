@@ -319,7 +319,7 @@ fn finish_vs(vs: &mut VirtualServer, groups: &[super::VsGroup], ctx: &mut Ctx<'_
     }
 
     for rs in &mut vs.real_servers {
-        resolve_checkers(vs_defaults(&vs.set, vs.alpha), rs);
+        resolve_checkers(vs_defaults(&vs.set, vs.alpha, vs.virtualhost.as_deref()), rs);
     }
     true
 }
@@ -433,10 +433,11 @@ fn filter_families(vs: &mut VirtualServer, ctx: &mut Ctx<'_>) {
 struct Defaults<'a> {
     set: &'a super::Timing,
     alpha: bool,
+    virtualhost: Option<&'a str>,
 }
 
-fn vs_defaults(set: &super::Timing, alpha: bool) -> Defaults<'_> {
-    Defaults { set, alpha }
+fn vs_defaults<'a>(set: &'a super::Timing, alpha: bool, virtualhost: Option<&'a str>) -> Defaults<'a> {
+    Defaults { set, alpha, virtualhost }
 }
 
 /// Effective settings of each checker: checker -> real server -> virtual server -> type default.
@@ -458,8 +459,16 @@ fn resolve_checkers(vs: Defaults<'_>, rs: &mut RealServer) {
         let ip = c.conn.connect_ip.unwrap_or(rs.addr);
         let port = c.conn.connect_port.unwrap_or(rs.port);
         c.dest = SocketAddr::new(ip, port);
-        if let CheckerKind::Misc(m) = &mut c.kind {
-            m.timeout = m.timeout_set.unwrap_or(c.delay_loop);
+        match &mut c.kind {
+            CheckerKind::Misc(m) => m.timeout = m.timeout_set.unwrap_or(c.delay_loop),
+            // Host header: url -> checker -> real server -> virtual server.
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) => {
+                let up = h.virtualhost.as_deref().or(rs.virtualhost.as_deref()).or(vs.virtualhost);
+                for u in &mut h.urls {
+                    u.host = u.virtualhost.as_deref().or(up).map(str::to_string);
+                }
+            }
+            _ => {}
         }
     }
 }

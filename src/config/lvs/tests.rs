@@ -778,6 +778,50 @@ fn checker_contents() {
 }
 
 #[test]
+fn http_host_resolution() {
+    let (cfg, d) = load(&vs(
+        " virtualhost vs.example",
+        "real_server 10.0.0.2 80 {
+           virtualhost rs.example
+           HTTP_GET {
+             url {
+               path /a
+               virtualhost url.example
+             }
+             url {
+               path /b
+             }
+           }
+           HTTP_GET {
+             virtualhost chk.example
+             url {
+               path /c
+             }
+           }
+         }
+         real_server 10.0.0.3 80 {
+           SSL_GET {
+             url {
+               path /d
+             }
+           }
+         }",
+    ));
+    assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
+    let hosts: Vec<Option<String>> = cfg.lvs.virtual_servers[0]
+        .real_servers
+        .iter()
+        .flat_map(|rs| rs.checkers.iter())
+        .flat_map(|c| match &c.kind {
+            CheckerKind::Http(h) | CheckerKind::Ssl(h) => h.urls.iter().map(|u| u.host.clone()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let want = ["url.example", "rs.example", "chk.example", "vs.example"];
+    assert_eq!(hosts, want.map(|h| Some(h.to_string())));
+}
+
+#[test]
 fn alpha_and_inhibit_inheritance() {
     let (cfg, _) = load(&vs(
         " alpha\n inhibit_on_failure",
