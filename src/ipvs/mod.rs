@@ -7,6 +7,7 @@
 pub mod client;
 pub mod error;
 pub mod reconcile;
+pub mod table;
 pub mod wire;
 
 pub use client::Ipvs;
