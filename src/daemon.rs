@@ -12,6 +12,7 @@ use log::{error, info, warn};
 
 use crate::cli::{Cli, VERSION_LINE};
 use crate::config::{self, Severity, SourceOptions};
+use crate::director::{self, Director, StopMode};
 
 pub const PID_FILE: &str = "/run/keepalived.pid";
 pub const VRRP_PID_FILE: &str = "/run/keepalived_vrrp.pid";
@@ -109,17 +110,44 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
+    let director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
+        match Director::start(&cfg, &director_options(&cfg)) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                error!("{e:#}");
+                remove_files(&pids);
+                return Ok(1);
+            }
+        }
+    } else {
+        None
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
         wait_for_stop().await
     });
-    for p in &pids {
-        let _ = std::fs::remove_file(p);
+    if let Some(d) = director {
+        d.stop(stop_mode(cli, &cfg));
     }
+    remove_files(&pids);
     result?;
     info!("Stopped {VERSION_LINE}");
     Ok(0)
+}
+
+fn remove_files(paths: &[PathBuf]) {
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+fn director_options(_cfg: &config::Config) -> director::Options {
+    director::Options::default()
+}
+
+fn stop_mode(cli: &Cli, _cfg: &config::Config) -> StopMode {
+    if cli.dont_release_ipvs { StopMode::Keep } else { StopMode::Remove }
 }
 
 async fn wait_for_stop() -> Result<()> {
