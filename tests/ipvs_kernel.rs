@@ -469,3 +469,19 @@ fn batch_1000_services_10_dests_pipelined() {
     println!("BATCH: flush of 11000 entries {:.3} s", t0.elapsed().as_secs_f64());
     assert!(ipvs.services().unwrap().is_empty());
 }
+
+/// Run by tests/vm/kernel-suite.sh with ip_vs unloaded and the kernel's autoload broken:
+/// open() must find the family missing, run modprobe once, and succeed.
+#[test]
+#[ignore = "needs root and IPVS: run through tests/ipvs_vm.rs"]
+fn open_loads_ip_vs_when_missing() {
+    let Ok(log) = std::env::var("KARD_EXPECT_MODPROBE_LOG") else {
+        println!("skipped: only meaningful with ip_vs unloaded (tests/vm/kernel-suite.sh)");
+        return;
+    };
+    assert!(!std::path::Path::new("/sys/module/ip_vs").exists(), "ip_vs is still loaded");
+    let mut ipvs = netns();
+    assert!(ipvs.info().unwrap().conn_tab_size > 0);
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(calls.lines().collect::<Vec<_>>(), ["-- ip_vs"], "modprobe calls: {calls:?}");
+}

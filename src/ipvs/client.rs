@@ -455,6 +455,10 @@ impl Ipvs {
                 }
                 continue;
             }
+            // Lost ACKs mean the receive buffer overflowed: keep fewer in flight from now on.
+            if pending.values().any(|o| matches!(o.result, Some(Err(IpvsError::Lost { .. })))) {
+                self.window = (self.window / 2).max(8);
+            }
             for (seq, o) in pending {
                 if let Some(&i) = index.get(&seq) {
                     results[i] = Some(o.result.unwrap_or(Err(IpvsError::Lost { op: o.op, target: o.target })));
@@ -538,7 +542,7 @@ mod tests {
         v.extend_from_slice(&seq.to_ne_bytes());
         v.extend_from_slice(&pid.to_ne_bytes());
         v.extend_from_slice(payload);
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         v
