@@ -485,3 +485,11 @@ fn open_loads_ip_vs_when_missing() {
     let calls = std::fs::read_to_string(&log).unwrap_or_default();
     assert_eq!(calls.lines().collect::<Vec<_>>(), ["-- ip_vs"], "modprobe calls: {calls:?}");
 }
+
+/// The client moves into `tokio::task::spawn_blocking` / a worker thread.
+#[test]
+fn client_is_send() {
+    fn send<T: Send + 'static>() {}
+    send::<Ipvs>();
+    send::<IpvsError>();
+}

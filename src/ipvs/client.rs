@@ -421,31 +421,26 @@ impl Ipvs {
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        for window in encoded.chunks(self.window) {
+        let mut encoded = encoded.into_iter().peekable();
+        while encoded.peek().is_some() {
+            // Read per window: apply() halves it after lost ACKs.
+            let window: Vec<(usize, wire::Request)> = encoded.by_ref().take(self.window).collect();
             let mut msgs = Vec::with_capacity(window.len());
             let mut pending = HashMap::with_capacity(window.len());
             let mut index = HashMap::with_capacity(window.len());
             for (i, r) in window {
                 let seq = self.next_seq();
-                match wire::encode_message(
-                    self.family,
-                    NlmF::REQUEST | NlmF::ACK,
-                    seq,
-                    r.cmd,
-                    wire::GENL_VERSION,
-                    r.attrs.clone(),
-                ) {
+                let flags = NlmF::REQUEST | NlmF::ACK;
+                match wire::encode_message(self.family, flags, seq, r.cmd, wire::GENL_VERSION, r.attrs) {
                     Ok(m) => {
                         msgs.push(m);
                         pending.insert(
                             seq,
-                            Outstanding { op: r.op, target: r.target.clone(), dump: false, data: vec![], result: None },
+                            Outstanding { op: r.op, target: r.target, dump: false, data: vec![], result: None },
                         );
-                        index.insert(seq, *i);
+                        index.insert(seq, i);
                     }
-                    Err(detail) => {
-                        results[*i] = Some(Err(IpvsError::Invalid { op: r.op, target: r.target.clone(), detail }))
-                    }
+                    Err(detail) => results[i] = Some(Err(IpvsError::Invalid { op: r.op, target: r.target, detail })),
                 }
             }
             if let Err(e) = self.exchange(&msgs, &mut pending) {
