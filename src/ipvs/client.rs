@@ -109,6 +109,19 @@ fn modprobe_ip_vs() -> String {
 impl Ipvs {
     /// Opens the socket and resolves the IPVS family, loading ip_vs once if it is missing.
     pub fn open() -> Result<Ipvs, IpvsError> {
+        let mut ipvs = Ipvs::connect()?;
+        ipvs.family = match ipvs.resolve_family(wire::GENL_NAME)? {
+            Some(id) => id,
+            None => {
+                let how = modprobe_ip_vs();
+                ipvs.resolve_family(wire::GENL_NAME)?.ok_or(IpvsError::FamilyNotFound { modprobe: how })?
+            }
+        };
+        Ok(ipvs)
+    }
+
+    /// The socket, configured, with no family resolved yet.
+    fn connect() -> Result<Ipvs, IpvsError> {
         let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty()).map_err(sock_err("open"))?;
         sock.block().map_err(sock_err("open"))?;
         let fd = sock.as_raw_fd();
@@ -121,13 +134,6 @@ impl Ipvs {
         let window = (usize::try_from(rcvbuf).unwrap_or(0) / ACK_TRUESIZE).clamp(8, 4096);
         let mut ipvs = Ipvs { sock, family: 0, pid, seq: 0, window, round_trips: 0, buf: vec![0; RECV_BUF] };
         ipvs.set_timeout(DEFAULT_TIMEOUT)?;
-        ipvs.family = match ipvs.resolve_family()? {
-            Some(id) => id,
-            None => {
-                let how = modprobe_ip_vs();
-                ipvs.resolve_family()?.ok_or(IpvsError::FamilyNotFound { modprobe: how })?
-            }
-        };
         Ok(ipvs)
     }
 
@@ -170,10 +176,11 @@ impl Ipvs {
         self.seq
     }
 
-    fn resolve_family(&mut self) -> Result<Option<u16>, IpvsError> {
-        let name = wire::attr(CTRL_ATTR_FAMILY_NAME, wire::GENL_NAME).map_err(|detail| IpvsError::Invalid {
+    /// The id of a generic netlink family, None if the kernel has no such family.
+    fn resolve_family(&mut self, family: &str) -> Result<Option<u16>, IpvsError> {
+        let name = wire::attr(CTRL_ATTR_FAMILY_NAME, family).map_err(|detail| IpvsError::Invalid {
             op: "GETFAMILY",
-            target: wire::GENL_NAME.into(),
+            target: family.into(),
             detail,
         })?;
         let seq = self.next_seq();
@@ -185,13 +192,13 @@ impl Ipvs {
             CTRL_VERSION,
             vec![name],
         )
-        .map_err(|detail| IpvsError::Invalid { op: "GETFAMILY", target: wire::GENL_NAME.into(), detail })?;
+        .map_err(|detail| IpvsError::Invalid { op: "GETFAMILY", target: family.into(), detail })?;
         let mut pending = HashMap::new();
         pending.insert(
             seq,
-            Outstanding { op: "GETFAMILY", target: wire::GENL_NAME.into(), dump: false, data: vec![], result: None },
+            Outstanding { op: "GETFAMILY", target: family.into(), dump: false, data: vec![], result: None },
         );
-        self.exchange(&[msg], &mut pending)?;
+        self.exchange(&[msg], &mut pending);
         let out = pending.remove(&seq).ok_or(IpvsError::Protocol { op: "GETFAMILY", detail: "lost request".into() })?;
         match out.result {
             Some(Err(IpvsError::Kernel { errno, .. })) if errno == libc::ENOENT => return Ok(None),
@@ -208,41 +215,43 @@ impl Ipvs {
         Err(IpvsError::Protocol { op: "GETFAMILY", detail: "reply without a family id".into() })
     }
 
-    /// Sends `msgs` (already encoded, one datagram per chunk) and reads replies until every
-    /// entry of `pending` has a result. Results land in `pending`; the Err return is only
-    /// for a failure that prevents knowing any outcome (e.g. the socket broke on send).
-    fn exchange(&mut self, msgs: &[Vec<u8>], pending: &mut HashMap<u32, Outstanding>) -> Result<(), IpvsError> {
+    /// Sends `msgs` (already encoded; packed into datagrams of at most SEND_CHUNK bytes) and
+    /// reads replies until every entry of `pending` has a result.
+    fn exchange(&mut self, msgs: &[Vec<u8>], pending: &mut HashMap<u32, Outstanding>) {
         self.round_trips += 1;
-        // Pack messages into datagrams of at most SEND_CHUNK bytes.
         let mut chunk: Vec<u8> = Vec::new();
-        let mut sent_err: Option<io::Error> = None;
-        for m in msgs {
+        let mut chunk_start = 0;
+        let mut failure: Option<(usize, io::Error)> = None;
+        for (i, m) in msgs.iter().enumerate() {
             if !chunk.is_empty() && chunk.len() + m.len() > SEND_CHUNK {
                 if let Err(e) = self.sock.send(&chunk, Msg::empty()) {
-                    sent_err = Some(e);
+                    failure = Some((chunk_start, e));
                     break;
                 }
                 chunk.clear();
+                chunk_start = i;
             }
             chunk.extend_from_slice(m);
         }
-        if sent_err.is_none()
+        if failure.is_none()
             && !chunk.is_empty()
             && let Err(e) = self.sock.send(&chunk, Msg::empty())
         {
-            sent_err = Some(e);
+            failure = Some((chunk_start, e));
         }
-        if let Some(e) = sent_err {
-            // Earlier chunks were processed; their replies are queued. Report the rest.
-            let kind = e.kind();
-            self.collect(pending, true);
-            for o in pending.values_mut().filter(|o| o.result.is_none()) {
-                o.result = Some(Err(IpvsError::Socket { op: o.op, source: io::Error::new(kind, e.to_string()) }));
+        let Some((unsent, e)) = failure else {
+            self.collect(pending, false);
+            return;
+        };
+        // Requests from `unsent` on never reached the kernel; the earlier ones did and their
+        // replies are queued.
+        for m in msgs.get(unsent..).unwrap_or(&[]) {
+            let seq = wire::split_messages(m).ok().and_then(|v| v.first().map(|r| r.seq));
+            if let Some(o) = seq.and_then(|s| pending.get_mut(&s)) {
+                o.result = Some(Err(IpvsError::Socket { op: o.op, source: io::Error::new(e.kind(), e.to_string()) }));
             }
-            return Ok(());
         }
-        self.collect(pending, false);
-        Ok(())
+        self.collect(pending, true);
     }
 
     /// Reads replies into `pending`. Genetlink handles requests synchronously inside
@@ -301,7 +310,7 @@ impl Ipvs {
             .map_err(|detail| IpvsError::Invalid { op, target: target.clone(), detail })?;
         let mut pending = HashMap::new();
         pending.insert(seq, Outstanding { op, target, dump, data: vec![], result: None });
-        self.exchange(&[msg], &mut pending)?;
+        self.exchange(&[msg], &mut pending);
         let out = pending.remove(&seq).ok_or(IpvsError::Protocol { op, detail: "lost request".into() })?;
         match out.result {
             Some(Ok(())) => Ok(out.data),
@@ -421,39 +430,32 @@ impl Ipvs {
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        for window in encoded.chunks(self.window) {
+        let mut encoded = encoded.into_iter().peekable();
+        while encoded.peek().is_some() {
+            // Read per window: apply() halves it after lost ACKs.
+            let window: Vec<(usize, wire::Request)> = encoded.by_ref().take(self.window).collect();
             let mut msgs = Vec::with_capacity(window.len());
             let mut pending = HashMap::with_capacity(window.len());
             let mut index = HashMap::with_capacity(window.len());
             for (i, r) in window {
                 let seq = self.next_seq();
-                match wire::encode_message(
-                    self.family,
-                    NlmF::REQUEST | NlmF::ACK,
-                    seq,
-                    r.cmd,
-                    wire::GENL_VERSION,
-                    r.attrs.clone(),
-                ) {
+                let flags = NlmF::REQUEST | NlmF::ACK;
+                match wire::encode_message(self.family, flags, seq, r.cmd, wire::GENL_VERSION, r.attrs) {
                     Ok(m) => {
                         msgs.push(m);
                         pending.insert(
                             seq,
-                            Outstanding { op: r.op, target: r.target.clone(), dump: false, data: vec![], result: None },
+                            Outstanding { op: r.op, target: r.target, dump: false, data: vec![], result: None },
                         );
-                        index.insert(seq, *i);
+                        index.insert(seq, i);
                     }
-                    Err(detail) => {
-                        results[*i] = Some(Err(IpvsError::Invalid { op: r.op, target: r.target.clone(), detail }))
-                    }
+                    Err(detail) => results[i] = Some(Err(IpvsError::Invalid { op: r.op, target: r.target, detail })),
                 }
             }
-            if let Err(e) = self.exchange(&msgs, &mut pending) {
-                for (seq, i) in &index {
-                    let op = pending.get(seq).map(|o| o.op).unwrap_or("apply");
-                    results[*i] = Some(Err(IpvsError::Protocol { op, detail: e.to_string() }));
-                }
-                continue;
+            self.exchange(&msgs, &mut pending);
+            // Lost ACKs mean the receive buffer overflowed: keep fewer in flight from now on.
+            if pending.values().any(|o| matches!(o.result, Some(Err(IpvsError::Lost { .. })))) {
+                self.window = (self.window / 2).max(8);
             }
             for (seq, o) in pending {
                 if let Some(&i) = index.get(&seq) {
@@ -538,7 +540,7 @@ mod tests {
         v.extend_from_slice(&seq.to_ne_bytes());
         v.extend_from_slice(&pid.to_ne_bytes());
         v.extend_from_slice(payload);
-        while v.len() % 4 != 0 {
+        while !v.len().is_multiple_of(4) {
             v.push(0);
         }
         v
@@ -598,5 +600,50 @@ mod tests {
         assert_eq!(dispatch(&bad, 7, 0x20, &mut p), 1);
         assert!(matches!(p[&1].result, Some(Err(IpvsError::Protocol { .. }))));
         assert!(p[&2].result.is_none());
+    }
+}
+
+/// These use a real generic netlink socket; they need neither root nor IPVS.
+#[cfg(test)]
+mod socket_tests {
+    use super::*;
+
+    #[test]
+    fn resolves_an_existing_family_and_reports_a_missing_one() {
+        let mut c = Ipvs::connect().unwrap();
+        assert_eq!(c.resolve_family("nlctrl").unwrap(), Some(GENL_ID_CTRL));
+        assert_eq!(c.resolve_family("NO_SUCH_FAMILY").unwrap(), None);
+        assert_eq!(c.round_trips(), 2);
+        assert!(c.window() >= 8);
+    }
+
+    #[test]
+    fn missing_replies_become_timeout_or_lost() {
+        let mut c = Ipvs::connect().unwrap();
+        c.set_timeout(Duration::from_millis(50)).unwrap();
+        let mk = |seq| {
+            let mut p = HashMap::new();
+            let o = Outstanding { op: "NEW_DEST", target: "x".into(), dump: false, data: vec![], result: None };
+            p.insert(seq, o);
+            p
+        };
+        let mut p = mk(4242);
+        c.collect(&mut p, false);
+        assert!(matches!(p[&4242].result, Some(Err(IpvsError::Timeout { op: "NEW_DEST", .. }))));
+        let mut p = mk(4243);
+        c.collect(&mut p, true);
+        assert!(matches!(p[&4243].result, Some(Err(IpvsError::Lost { .. }))));
+    }
+
+    #[test]
+    fn open_without_ipvs_is_a_typed_error() {
+        // Where IPVS exists (and we may use it) open() succeeds; elsewhere it must say why.
+        match Ipvs::open() {
+            Ok(ipvs) => assert!(ipvs.family_id() >= 0x10 && ipvs.round_trips() >= 1),
+            Err(e) => {
+                assert!(matches!(e, IpvsError::FamilyNotFound { .. }), "{e}");
+                assert!(e.to_string().contains("modprobe"), "{e}");
+            }
+        }
     }
 }

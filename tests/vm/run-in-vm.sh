@@ -7,10 +7,12 @@
 # Usage: tests/vm/run-in-vm.sh [--mem MB] [--smp N] [--timeout SECS] -- COMMAND [ARGS...]
 # Exit status: the command's, 124 on timeout, 125 if the VM never reported one,
 # 77 if the VM cannot be run here (no qemu and no way to install it): callers skip on 77.
-# Env: KARD_VM_CACHE (default /var/cache/keepalived-rs-vm), KARD_* and RUST_* are passed in.
+# Env: KARD_VM_CACHE (default /var/cache/keepalived-rs-vm, or ~/.cache/... when not root),
+# KARD_VM_ACCEL (default tcg); KARD_* and RUST_* are passed into the VM.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-CACHE=${KARD_VM_CACHE:-/var/cache/keepalived-rs-vm}
+if [ "$(id -u)" = 0 ]; then CACHE=${KARD_VM_CACHE:-/var/cache/keepalived-rs-vm}
+else CACHE=${KARD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keepalived-rs-vm}; fi
 MEM=1024 SMP=2 TIMEOUT=540
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,7 +28,7 @@ skip() { echo "SKIP: $*" >&2; exit 77; }
 
 # Host tools: install what is missing (Debian), or report that the VM cannot run.
 need=()
-for c in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static depmod:kmod cpio:cpio ipvsadm:ipvsadm; do
+for c in qemu-system-x86_64:qemu-system-x86 busybox:busybox-static depmod:kmod cpio:cpio ip:iproute2 ipvsadm:ipvsadm; do
   command -v "${c%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${c%%:*}" ] || need+=("${c##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -53,7 +55,7 @@ if [ ! -f "$CACHE/vmlinuz" ] || [ ! -d "$CACHE/initrd/lib/modules" ]; then
     if [ -z "$pkg" ]; then apt-get update -q >/dev/null 2>&1 || true
       pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}'); fi
     [ -n "$pkg" ] || { echo "no linux-image package found" >&2; exit 1; }
-    apt-get download "$pkg" >/dev/null
+    apt-get download "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1; apt-get download "$pkg" >/dev/null; }
     mkdir root && dpkg-deb -x "$pkg"_*.deb root
     KV=$(ls root/lib/modules)
     depmod -b root "$KV"
@@ -70,7 +72,7 @@ if [ ! -f "$CACHE/vmlinuz" ] || [ ! -d "$CACHE/initrd/lib/modules" ]; then
     cp root/lib/modules/"$KV"/modules.order root/lib/modules/"$KV"/modules.builtin* "initrd/lib/modules/$KV/"
     depmod -b initrd "$KV"
     cp root/boot/vmlinuz-* vmlinuz
-  ) || { rm -rf "$tmp"; echo "building the VM kernel cache failed" >&2; exit 1; }
+  ) || { rm -rf "$tmp"; skip "could not fetch or unpack Debian's linux-image package"; }
   rm -rf "$CACHE/initrd" && mv "$tmp/initrd" "$CACHE/initrd" && mv "$tmp/vmlinuz" "$CACHE/vmlinuz"
   rm -rf "$tmp" "$CACHE/initrd.gz"
 fi
@@ -102,7 +104,8 @@ timeout "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m "$MEM" -smp "$SMP" -nogra
   -virtfs "local,path=$XCH,mount_tag=xch,security_model=none" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1" </dev/null |
   sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/\r$//' |
-  grep --line-buffered -v -E '^(SeaBIOS|iPXE|Press Ctrl-B|Booting from ROM|\[ *[0-9.]+\] reboot: Power down|$)'
+  grep --line-buffered -v -E '^(SeaBIOS|iPXE|Press Ctrl-B|Booting from ROM|\[ *[0-9.]+\] reboot: Power down|$)' |
+  sed -u -e 's/^/vm| /'  # so the VM's test summaries are not taken for the host's
 st=("${PIPESTATUS[@]}")
 set -e
 [ "${st[0]}" = 124 ] && { echo "VM timed out after ${TIMEOUT}s" >&2; exit 124; }
