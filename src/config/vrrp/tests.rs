@@ -1,0 +1,2 @@
+use super::super::{SourceOptions, load_str};
+use super::*;
