@@ -464,7 +464,7 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
         "lvs_timeouts" => parse_lvs_timeouts(c, ctx, g),
         "lvs_sync_daemon" => {
             if let Some(i) = ctx.need(c, 1) {
-                let instance = ctx.need(c, 2).map(str::to_string);
+                let instance = c.arg_str(2).map(str::to_string);
                 g.lvs_sync_daemon = Some(LvsSyncDaemon {
                     interface: i.to_string(),
                     instance,

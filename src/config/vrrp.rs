@@ -661,7 +661,7 @@ fn check_refs(
 /// Two instances clash when they share VRID, family and interface and would hear each other:
 /// both multicast to the same group, or unicast with a peer in common (#2022).
 fn check_duplicate_vrids(list: &[VrrpInstance], ctx: &mut Ctx<'_>) {
-    let live: Vec<&VrrpInstance> = list.iter().filter(|i| !i.removed).collect();
+    let live: Vec<&VrrpInstance> = list.iter().filter(|i| !i.removed && i.interface.is_some()).collect();
     for (k, a) in live.iter().enumerate() {
         for b in live.iter().skip(k + 1) {
             if a.vrid != b.vrid || a.interface != b.interface || a.ipv6.unwrap_or(false) != b.ipv6.unwrap_or(false) {

@@ -361,7 +361,6 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
                 | "priority"
                 | "preference"
                 | "scope"
-                | "proto"
                 | "protocol"
         ) || ROUTE_OPTS_1.contains(&w);
         if !known {
@@ -407,10 +406,30 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
                     return None;
                 }
             },
-            "proto" | "protocol" => r.proto = Some(v.to_string()),
+            "protocol" => r.proto = Some(v.to_string()),
             _ => {}
         }
         i += 2;
+    }
+    // keepalived tracks routes unless told not to; tracking needs its own protocol and a device.
+    if !r.no_track {
+        if r.proto.as_deref().is_some_and(|p| p != "keepalived" && p != "18") {
+            ctx.error(
+                n.pos(),
+                "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol (or add no_track)",
+            );
+            r.proto = None;
+        }
+        if r.dev.is_none() {
+            let dst = n.tokens.get(if r.kind.is_some() { 1 } else { 0 }).map(|t| t.text.as_str()).unwrap_or("");
+            ctx.error(
+                n.pos(),
+                format!(
+                    "Warning - cannot track route {dst} with no interface specified, not tracking (add dev or no_track)"
+                ),
+            );
+            r.no_track = true;
+        }
     }
     Some(r)
 }
@@ -523,6 +542,10 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
         }
         i += 1;
     }
+    if r.priority.is_none() {
+        ctx.error(n.pos(), "Rule has no preference specified - setting to 16384. This is probably not what you want.");
+        r.priority = Some(16384);
+    }
     Some(r)
 }
 
@@ -589,7 +612,7 @@ mod tests {
 
     #[test]
     fn routes() {
-        let (n, mut d) = node("10.8.0.0/16 via 10.9.9.1 dev lo table 10 metric 5 scope link proto static no_track");
+        let (n, mut d) = node("10.8.0.0/16 via 10.9.9.1 dev lo table 10 metric 5 scope link protocol static no_track");
         let mut ctx = Ctx::new(&mut d);
         let r = parse_route(&n, &mut ctx).unwrap();
         assert_eq!(r.dst, Some(("10.8.0.0".parse().unwrap(), 16)));
@@ -599,9 +622,10 @@ mod tests {
         assert_eq!(r.scope, Some(Scope::Link));
         assert!(r.no_track);
         assert!(d.list.is_empty());
-        let (n, mut d) = node("blackhole default");
+        let (n, mut d) = node("blackhole default no_track");
         let mut ctx = Ctx::new(&mut d);
         let r = parse_route(&n, &mut ctx).unwrap();
+        assert!(d.list.is_empty());
         assert_eq!(r.kind.as_deref(), Some("blackhole"));
         assert_eq!(r.dst, None);
         for (t, want) in [
@@ -612,6 +636,9 @@ mod tests {
             ("10.0.0.0/8 metric x", "Invalid value"),
             ("10.0.0.0/8 dev no-such-if0", "doesn't exist"),
             ("blackhole", "no destination"),
+            ("10.0.0.0/8 proto static", "Unknown route option 'proto'"),
+            ("10.0.0.0/8 dev lo protocol static", "RTPROT_KEEPALIVED"),
+            ("10.0.0.0/8 via 10.0.0.1", "cannot track route 10.0.0.0/8 with no interface"),
         ] {
             let (n, mut d) = node(t);
             let mut ctx = Ctx::new(&mut d);
@@ -637,10 +664,11 @@ mod tests {
             ("bogus 1", "Unknown rule option"),
             ("from", "missing its value"),
             ("priority x", "Invalid rule priority"),
+            ("to 10.0.0.0/8 table 1", "Rule has no preference specified"),
         ] {
             let (n, mut d) = node(t);
             let mut ctx = Ctx::new(&mut d);
-            assert!(parse_rule(&n, &mut ctx).is_none());
+            let _ = parse_rule(&n, &mut ctx);
             assert!(d.list.iter().any(|x| x.message.contains(want)), "{t}: {:?}", d.list);
         }
     }

@@ -799,7 +799,7 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     // Tracked interfaces.
     let own = v.interface.clone();
     v.track_interfaces.retain(|t| {
-        if own.as_deref() == Some(t.name.as_str()) && t.weight.is_none() {
+        if own.as_deref() == Some(t.name.as_str()) {
             ctx.warn(&t.pos, format!("({name}) Ignoring track_interface {} since own interface", t.name));
             return false;
         }
