@@ -96,7 +96,7 @@ pub fn parse_timing(
 // Numbers as 2.2.7 reads them (strtoul/strtod): a leading `+` is accepted, and a TIMER with
 // more than 6 decimals is refused ("has too many decimal places"). Otherwise as `Ctx`'s helpers.
 
-fn plus_stripped<'n>(n: &'n Node, i: usize) -> Option<&'n str> {
+fn plus_stripped(n: &Node, i: usize) -> Option<&str> {
     n.arg_str(i).and_then(|s| s.strip_prefix('+')).filter(|s| !s.starts_with(['+', '-']))
 }
 
