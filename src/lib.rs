@@ -3,7 +3,11 @@
 //! Modules, one per concern: `cli` (the command line), `config` (keepalived.conf -> typed AST),
 //! `ipvs` (IPVS over generic netlink), `vrrp` (the VRRP protocol).
 
+pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod director;
 pub mod ipvs;
+pub mod logging;
 pub mod vrrp;

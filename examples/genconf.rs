@@ -1,0 +1,49 @@
+//! Generate a large keepalived.conf for benchmarks: `cargo run --release --example genconf --
+//! [VIRTUAL_SERVERS] [REAL_SERVERS_PER_VS] [VRRP_INSTANCES] [INTERFACE] > big.conf`.
+//! Defaults: 2000 x 10 with TCP_CHECK, 200 VRRP instances on eth0 (~100,000 lines).
+
+use std::fmt::Write;
+
+/// The config text. Addresses are in 10.0.0.0/8 and never contacted by a config test.
+pub fn generate(vs: usize, rs_per_vs: usize, instances: usize, iface: &str) -> String {
+    let mut s = String::with_capacity(vs * rs_per_vs * 80);
+    s.push_str("global_defs {\n  router_id BENCH\n}\n");
+    for i in 0..instances {
+        let vrid = i % 255 + 1;
+        let _ = write!(
+            s,
+            "vrrp_instance VI_{i} {{\n  state BACKUP\n  interface {iface}\n  virtual_router_id {vrid}\n  \
+             priority 100\n  advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass pw{i}\n  }}\n  \
+             virtual_ipaddress {{\n    10.1.{}.{}/32\n  }}\n}}\n",
+            i / 250,
+            i % 250 + 1
+        );
+    }
+    for v in 0..vs {
+        let _ = write!(
+            s,
+            "virtual_server 10.2.{}.{} 80 {{\n  delay_loop 6\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n",
+            v / 250,
+            v % 250 + 1
+        );
+        for r in 0..rs_per_vs {
+            let n = v * rs_per_vs + r;
+            let _ = write!(
+                s,
+                "  real_server 10.3.{}.{} 80 {{\n    TCP_CHECK {{\n      connect_timeout 3\n    }}\n  }}\n",
+                n / 250 % 256,
+                n % 250 + 1
+            );
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+#[allow(dead_code)]
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let num = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
+    let iface = args.get(4).cloned().unwrap_or_else(|| "eth0".to_string());
+    print!("{}", generate(num(1, 2000), num(2, 10), num(3, 200), &iface));
+}

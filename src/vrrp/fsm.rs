@@ -1,0 +1,638 @@
+//! The VRRP state machine of one instance, sans I/O: `handle(now, event) -> actions`, plus the
+//! next deadline. Timing and election rules are keepalived 2.2.7's (vrrp.c, vrrp_scheduler.c):
+//!
+//! * Master_Down = 3 x advert + skew; skew = (256 - P) / 256 s for v2 (not scaled by the
+//!   interval), (256 - P) x MAI / 256 for v3, MAI learned from the master's adverts.
+//! * Start: an address owner (priority 255) with `state MASTER` becomes master at once; every
+//!   other instance starts BACKUP with a full Master_Down timer.
+//! * BACKUP: a priority-0 advert shortens the timer to the skew; an advert is accepted (timer
+//!   reset) if nopreempt, or its priority >= ours, or a configured preempt_delay is still
+//!   running (the first lower-priority advert starts it); otherwise it is discarded and we take
+//!   over when the timer fires. So a higher-priority node that joins waits a full Master_Down.
+//! * MASTER: a lower-priority advert (or equal priority from a lower address) forces a new
+//!   election: we advertise at once; a higher one (or equal from a higher address) sends us to
+//!   BACKUP; a priority-0 advert makes us advertise at once.
+//! * Stop and FAULT while master: a priority-0 advert, then the addresses go.
+//!
+//! Validation of received packets happens before this machine (see `vrrp::wire`); an advert
+//! reaching [`Instance::handle`] is one keepalived would accept for processing.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    /// After a graceful stop: the instance does nothing more.
+    Stopped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V2,
+    V3,
+}
+
+/// What the machine needs from the instance's configuration.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub version: Version,
+    /// Configured priority (1..=255); 255 = address owner.
+    pub priority: u8,
+    pub advert_int: Duration,
+    /// `state MASTER` in the config (only matters for an address owner).
+    pub initial_master: bool,
+    pub nopreempt: bool,
+    pub preempt_delay: Option<Duration>,
+    /// Our source address, the tie-break key for equal priorities.
+    pub src: IpAddr,
+    /// keepalived's `down_timer_adverts` (default 3).
+    pub down_timer_adverts: u32,
+    /// `lower_prio_no_advert`: do not answer a lower-priority advert with our own.
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert`: send one more advert before yielding to a higher priority.
+    pub higher_prio_send_advert: bool,
+    /// GARP pacing on becoming master: a burst now and another after `garp_master_delay`.
+    pub garp_master_delay: Duration,
+    /// `garp_master_refresh`: periodic bursts while master (`None` = off).
+    pub garp_master_refresh: Option<Duration>,
+}
+
+impl Params {
+    pub fn new(version: Version, priority: u8, advert_int: Duration, src: IpAddr) -> Self {
+        Params {
+            version,
+            priority,
+            advert_int,
+            initial_master: false,
+            nopreempt: false,
+            preempt_delay: None,
+            src,
+            down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            garp_master_delay: Duration::from_secs(5),
+            garp_master_refresh: None,
+        }
+    }
+}
+
+/// A received advert that passed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advert {
+    pub src: IpAddr,
+    pub priority: u8,
+    /// The advertised interval (v3: the master's Max Advertise Interval).
+    pub interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Start,
+    /// The deadline returned by [`Instance::next_deadline`] was reached.
+    Timer,
+    Advert(Advert),
+    /// A tracked interface or tracker failed (`true`) or recovered (`false`).
+    Fault(bool),
+    /// The effective priority after tracking changed.
+    Priority(u8),
+    Stop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send an advert with this priority.
+    SendAdvert {
+        priority: u8,
+    },
+    AddAddresses,
+    RemoveAddresses,
+    /// Send one burst of gratuitous ARPs / unsolicited NAs for the addresses.
+    SendGarp,
+    /// Entered this state (run notify scripts, write the FIFO, log).
+    Notify(State),
+    /// Received a lower-priority advert while master (keepalived logs "forcing new election").
+    ForcingElection {
+        from: IpAddr,
+        priority: u8,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    p: Params,
+    state: State,
+    /// Effective priority (after tracking); 255 for an owner regardless.
+    priority: u8,
+    /// v3: the master advert interval learned from the master (else our own).
+    master_adver_int: Duration,
+    /// BACKUP: when we take over. MASTER: when we next advertise.
+    timer: Option<Instant>,
+    /// MASTER: when the delayed GARP burst (and then each refresh) is due.
+    garp_timer: Option<Instant>,
+    /// BACKUP with preempt_delay: when preemption becomes allowed.
+    preempt_at: Option<Instant>,
+    faulted: bool,
+    /// Last accepted master (for dumps and logs).
+    pub master_src: Option<IpAddr>,
+    pub master_priority: u8,
+}
+
+impl Instance {
+    pub fn new(p: Params) -> Self {
+        let prio = p.priority;
+        let mai = p.advert_int;
+        Instance {
+            p,
+            state: State::Init,
+            priority: prio,
+            master_adver_int: mai,
+            timer: None,
+            garp_timer: None,
+            preempt_at: None,
+            faulted: false,
+            master_src: None,
+            master_priority: 0,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    fn is_owner(&self) -> bool {
+        self.p.priority == 255
+    }
+
+    /// Skew_Time, as keepalived computes it.
+    pub fn skew(&self) -> Duration {
+        let weight = u64::from(256 - u32::from(self.priority).min(255)) as u32;
+        match self.p.version {
+            Version::V2 => Duration::from_micros(u64::from(weight) * 1_000_000 / 256),
+            Version::V3 => {
+                let cs = self.master_adver_int.as_millis() as u64 / 10;
+                Duration::from_micros(u64::from(weight) * cs * 10_000 / 256)
+            }
+        }
+    }
+
+    /// Master_Down_Interval.
+    pub fn master_down(&self) -> Duration {
+        let adv = match self.p.version {
+            Version::V2 => self.p.advert_int,
+            Version::V3 => self.master_adver_int,
+        };
+        adv * self.p.down_timer_adverts + self.skew()
+    }
+
+    /// The earliest time at which [`Event::Timer`] must be delivered.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match (self.timer, self.garp_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match ev {
+            Event::Start => self.start(now, &mut out),
+            Event::Timer => self.on_timer(now, &mut out),
+            Event::Advert(a) => self.on_advert(now, a, &mut out),
+            Event::Fault(f) => self.on_fault(now, f, &mut out),
+            Event::Priority(p) => self.on_priority(now, p),
+            Event::Stop => self.stop(&mut out),
+        }
+        out
+    }
+
+    fn start(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state != State::Init {
+            return;
+        }
+        // Leftovers of a crashed predecessor are removed before anything else.
+        out.push(Action::RemoveAddresses);
+        if self.faulted {
+            self.enter_fault(out);
+        } else if self.is_owner() && self.p.initial_master {
+            self.become_master(now, out);
+        } else {
+            self.enter_backup(now, out);
+        }
+    }
+
+    fn enter_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.state = State::Backup;
+        self.garp_timer = None;
+        self.preempt_at = None;
+        self.timer = Some(now + self.master_down());
+        out.push(Action::Notify(State::Backup));
+    }
+
+    fn become_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.state = State::Master;
+        // The advert goes first so that an old master drops its addresses.
+        out.push(Action::SendAdvert { priority: self.priority });
+        out.push(Action::AddAddresses);
+        out.push(Action::SendGarp);
+        out.push(Action::Notify(State::Master));
+        self.master_adver_int = self.p.advert_int;
+        self.master_src = Some(self.p.src);
+        self.master_priority = self.priority;
+        self.timer = Some(now + self.p.advert_int);
+        self.garp_timer = Some(now + self.p.garp_master_delay);
+        self.preempt_at = None;
+    }
+
+    fn leave_master(&mut self, now: Instant, out: &mut Vec<Action>) {
+        out.push(Action::RemoveAddresses);
+        self.enter_backup(now, out);
+    }
+
+    fn enter_fault(&mut self, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::SendAdvert { priority: 0 });
+            out.push(Action::RemoveAddresses);
+        }
+        self.state = State::Fault;
+        self.timer = None;
+        self.garp_timer = None;
+        self.preempt_at = None;
+        out.push(Action::Notify(State::Fault));
+    }
+
+    fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.state == State::Master
+            && let Some(g) = self.garp_timer
+            && g <= now
+        {
+            out.push(Action::SendGarp);
+            self.garp_timer = self.p.garp_master_refresh.map(|r| now + r);
+        }
+        let Some(t) = self.timer else { return };
+        if t > now {
+            return;
+        }
+        match self.state {
+            State::Backup => self.become_master(now, out),
+            State::Master => {
+                out.push(Action::SendAdvert { priority: self.priority });
+                self.timer = Some(now + self.p.advert_int);
+            }
+            _ => self.timer = None,
+        }
+    }
+
+    /// Does the sender win a tie on equal priority? (higher address wins)
+    fn sender_wins_tie(&self, src: IpAddr) -> bool {
+        src > self.p.src
+    }
+
+    fn on_advert(&mut self, now: Instant, a: Advert, out: &mut Vec<Action>) {
+        match self.state {
+            State::Backup => self.backup_rx(now, a),
+            State::Master => self.master_rx(now, a, out),
+            _ => {}
+        }
+    }
+
+    fn backup_rx(&mut self, now: Instant, a: Advert) {
+        if a.priority == 0 {
+            self.timer = Some(now + self.skew());
+            return;
+        }
+        let delay_running = match (self.p.preempt_delay, self.preempt_at) {
+            (Some(_), Some(at)) => now < at,
+            (Some(d), None) if a.priority < self.priority => {
+                self.preempt_at = Some(now + d);
+                true
+            }
+            _ => false,
+        };
+        if self.p.nopreempt || a.priority >= self.priority || delay_running {
+            if a.priority >= self.priority {
+                self.preempt_at = None;
+            }
+            if self.p.version == Version::V3 && !a.interval.is_zero() {
+                self.master_adver_int = a.interval;
+            }
+            self.master_src = Some(a.src);
+            self.master_priority = a.priority;
+            self.timer = Some(now + self.master_down());
+        }
+        // Otherwise: "received lower priority advert - discarding"; the timer keeps running.
+    }
+
+    fn master_rx(&mut self, now: Instant, a: Advert, out: &mut Vec<Action>) {
+        if a.priority == 0 {
+            out.push(Action::SendAdvert { priority: self.priority });
+            self.timer = Some(now + self.p.advert_int);
+            return;
+        }
+        let higher = a.priority > self.priority || (a.priority == self.priority && self.sender_wins_tie(a.src));
+        if higher {
+            if self.p.higher_prio_send_advert {
+                out.push(Action::SendAdvert { priority: self.priority });
+            }
+            self.master_src = Some(a.src);
+            self.master_priority = a.priority;
+            if self.p.version == Version::V3 && !a.interval.is_zero() {
+                self.master_adver_int = a.interval;
+            }
+            self.leave_master(now, out);
+        } else {
+            out.push(Action::ForcingElection { from: a.src, priority: a.priority });
+            if !self.p.lower_prio_no_advert {
+                out.push(Action::SendAdvert { priority: self.priority });
+                self.timer = Some(now + self.p.advert_int);
+            }
+            out.push(Action::SendGarp);
+        }
+    }
+
+    fn on_fault(&mut self, now: Instant, fault: bool, out: &mut Vec<Action>) {
+        self.faulted = fault;
+        match (fault, self.state) {
+            (true, State::Backup | State::Master) => self.enter_fault(out),
+            (false, State::Fault) => {
+                // Leaving FAULT: back to our own interval and a full Master_Down.
+                self.master_adver_int = self.p.advert_int;
+                self.enter_backup(now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_priority(&mut self, now: Instant, p: u8) {
+        if self.is_owner() {
+            return;
+        }
+        let p = p.clamp(1, 254);
+        let old = self.master_down();
+        self.priority = p;
+        // In BACKUP a priority change moves the running timer by the skew difference.
+        if self.state == State::Backup
+            && let Some(t) = self.timer
+        {
+            let new = self.master_down();
+            self.timer = Some(if new >= old { t + (new - old) } else { t.checked_sub(old - new).unwrap_or(now) });
+        }
+    }
+
+    fn stop(&mut self, out: &mut Vec<Action>) {
+        if self.state == State::Master {
+            out.push(Action::SendAdvert { priority: 0 });
+            out.push(Action::RemoveAddresses);
+        }
+        self.state = State::Stopped;
+        self.timer = None;
+        self.garp_timer = None;
+        out.push(Action::Notify(State::Stopped));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(192, 168, 112, last))
+    }
+
+    fn v2(prio: u8) -> Params {
+        Params::new(Version::V2, prio, Duration::from_secs(1), ip(11))
+    }
+
+    fn advert(last: u8, prio: u8) -> Event {
+        Event::Advert(Advert { src: ip(last), priority: prio, interval: Duration::from_secs(1) })
+    }
+
+    fn started(p: Params) -> (Instance, Instant) {
+        let t0 = Instant::now();
+        let mut i = Instance::new(p);
+        i.handle(t0, Event::Start);
+        (i, t0)
+    }
+
+    #[test]
+    fn timer_formulas_match_keepalived_dumps() {
+        // keepalived 2.2.7 USR1 dump: prio 100, v2, adv 1 s: "Master down timer = 3609375 usecs".
+        let i = Instance::new(v2(100));
+        assert_eq!(i.master_down(), Duration::from_micros(3_609_375));
+        assert_eq!(i.skew(), Duration::from_micros(609_375));
+        // prio 100, v3, adv 0.1 s: 360937 usecs.
+        let i = Instance::new(Params::new(Version::V3, 100, Duration::from_millis(100), ip(11)));
+        assert_eq!(i.master_down(), Duration::from_micros(360_937));
+        // v2 skew does not scale with the interval.
+        let i = Instance::new(Params::new(Version::V2, 100, Duration::from_secs(3), ip(11)));
+        assert_eq!(i.master_down(), Duration::from_micros(9_609_375));
+    }
+
+    #[test]
+    fn starts_backup_and_takes_over_after_master_down() {
+        let (mut i, t0) = started(v2(100));
+        assert_eq!(i.state(), State::Backup);
+        let d = i.next_deadline().unwrap();
+        assert_eq!(d - t0, Duration::from_micros(3_609_375));
+        let acts = i.handle(d, Event::Timer);
+        assert_eq!(
+            acts,
+            [
+                Action::SendAdvert { priority: 100 },
+                Action::AddAddresses,
+                Action::SendGarp,
+                Action::Notify(State::Master)
+            ]
+        );
+        assert_eq!(i.state(), State::Master);
+        // Adverts every interval; the second GARP burst after garp_master_delay.
+        assert_eq!(i.next_deadline(), Some(d + Duration::from_secs(1)));
+        let mut garps = 0;
+        let mut t = d;
+        while t < d + Duration::from_secs(6) {
+            t = i.next_deadline().unwrap();
+            garps += i.handle(t, Event::Timer).iter().filter(|a| **a == Action::SendGarp).count();
+        }
+        assert_eq!(garps, 1, "one delayed burst, no refresh configured");
+    }
+
+    #[test]
+    fn owner_with_state_master_goes_master_at_once() {
+        let mut p = v2(255);
+        p.initial_master = true;
+        let (i, _) = started(p);
+        assert_eq!(i.state(), State::Master);
+        let mut p = v2(200);
+        p.initial_master = true;
+        let (i, _) = started(p);
+        assert_eq!(i.state(), State::Backup, "state MASTER below 255 still waits");
+    }
+
+    #[test]
+    fn backup_accepts_higher_or_equal_and_resets_timer() {
+        let (mut i, t0) = started(v2(100));
+        let t1 = t0 + Duration::from_secs(2);
+        i.handle(t1, advert(12, 150));
+        assert_eq!(i.next_deadline(), Some(t1 + i.master_down()));
+        assert_eq!(i.master_src, Some(ip(12)));
+    }
+
+    #[test]
+    fn backup_discards_lower_priority_and_preempts() {
+        let (mut i, t0) = started(v2(150));
+        let first = i.next_deadline().unwrap();
+        i.handle(t0 + Duration::from_secs(1), advert(12, 100));
+        assert_eq!(i.next_deadline(), Some(first), "a discarded advert leaves the timer running");
+        i.handle(first, Event::Timer);
+        assert_eq!(i.state(), State::Master);
+    }
+
+    #[test]
+    fn nopreempt_keeps_the_lower_priority_master() {
+        let mut p = v2(150);
+        p.nopreempt = true;
+        let (mut i, t0) = started(p);
+        let mut t = t0;
+        for _ in 0..10 {
+            t += Duration::from_secs(1);
+            i.handle(t, advert(12, 100));
+            assert!(i.next_deadline().unwrap() > t + Duration::from_secs(3));
+        }
+        assert_eq!(i.state(), State::Backup);
+    }
+
+    #[test]
+    fn preempt_delay_postpones_takeover() {
+        let mut p = v2(150);
+        p.preempt_delay = Some(Duration::from_secs(2));
+        let (mut i, t0) = started(p);
+        // Adverts every second from a lower priority: accepted while the delay runs.
+        let mut t = t0;
+        let mut took_over = None;
+        for _ in 0..20 {
+            t += Duration::from_secs(1);
+            while let Some(d) = i.next_deadline().filter(|d| *d <= t) {
+                i.handle(d, Event::Timer);
+                if i.state() == State::Master && took_over.is_none() {
+                    took_over = Some(d);
+                }
+            }
+            if i.state() == State::Backup {
+                i.handle(t, advert(12, 100));
+            }
+        }
+        let took = took_over.expect("takes over in the end") - t0;
+        // The first lower advert (1 s) starts the 2 s delay; the one at 2 s is the last accepted,
+        // so takeover is Master_Down (3 + 106/256 s) later: 5.41 s (man5's example: ~5.5 s).
+        assert_eq!(took, Duration::from_secs(2) + Duration::from_micros(3_414_062));
+    }
+
+    #[test]
+    fn priority_zero_advert_shortens_to_skew() {
+        let (mut i, t0) = started(v2(100));
+        let t1 = t0 + Duration::from_secs(1);
+        i.handle(t1, advert(12, 0));
+        assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(609_375)));
+    }
+
+    #[test]
+    fn master_forces_election_on_lower_and_yields_to_higher() {
+        let mut p = v2(255);
+        p.initial_master = true;
+        let (mut i, t0) = started(p);
+        let t = t0 + Duration::from_millis(10);
+        let acts = i.handle(t, advert(12, 100));
+        assert_eq!(
+            acts,
+            [
+                Action::ForcingElection { from: ip(12), priority: 100 },
+                Action::SendAdvert { priority: 255 },
+                Action::SendGarp
+            ]
+        );
+        assert_eq!(i.state(), State::Master);
+
+        let (mut i, t0) = started(v2(100));
+        let d = i.next_deadline().unwrap();
+        i.handle(d, Event::Timer);
+        assert_eq!(i.state(), State::Master);
+        let acts = i.handle(t0 + Duration::from_secs(5), advert(12, 150));
+        assert_eq!(acts, [Action::RemoveAddresses, Action::Notify(State::Backup)]);
+        assert_eq!(i.state(), State::Backup);
+    }
+
+    #[test]
+    fn equal_priority_tie_break_by_address() {
+        let (mut i, _) = started(v2(100));
+        let d = i.next_deadline().unwrap();
+        i.handle(d, Event::Timer);
+        // Lower address, same priority: we stay master.
+        i.handle(d, advert(10, 100));
+        assert_eq!(i.state(), State::Master);
+        // Higher address wins.
+        i.handle(d, advert(12, 100));
+        assert_eq!(i.state(), State::Backup);
+    }
+
+    #[test]
+    fn graceful_stop_sends_priority_zero() {
+        let (mut i, _) = started(v2(100));
+        let d = i.next_deadline().unwrap();
+        i.handle(d, Event::Timer);
+        let acts = i.handle(d, Event::Stop);
+        assert_eq!(acts, [Action::SendAdvert { priority: 0 }, Action::RemoveAddresses, Action::Notify(State::Stopped)]);
+        assert_eq!(i.next_deadline(), None);
+    }
+
+    #[test]
+    fn fault_and_recovery() {
+        let (mut i, t0) = started(v2(100));
+        let d = i.next_deadline().unwrap();
+        i.handle(d, Event::Timer);
+        let acts = i.handle(d, Event::Fault(true));
+        assert_eq!(acts, [Action::SendAdvert { priority: 0 }, Action::RemoveAddresses, Action::Notify(State::Fault)]);
+        assert_eq!(i.next_deadline(), None, "no adverts in FAULT");
+        let t = t0 + Duration::from_secs(10);
+        assert_eq!(i.handle(t, Event::Fault(false)), [Action::Notify(State::Backup)]);
+        assert_eq!(i.next_deadline(), Some(t + i.master_down()));
+        // Starting while faulted goes straight to FAULT.
+        let mut j = Instance::new(v2(100));
+        j.handle(t0, Event::Fault(true));
+        j.handle(t0, Event::Start);
+        assert_eq!(j.state(), State::Fault);
+    }
+
+    #[test]
+    fn v3_learns_master_interval() {
+        let p = Params::new(Version::V3, 100, Duration::from_secs(1), ip(11));
+        let (mut i, t0) = started(p);
+        let a = Advert { src: ip(12), priority: 200, interval: Duration::from_millis(100) };
+        i.handle(t0, Event::Advert(a));
+        assert_eq!(i.master_down(), Duration::from_micros(360_937));
+    }
+
+    #[test]
+    fn priority_change_moves_backup_timer() {
+        let (mut i, t0) = started(v2(100));
+        let before = i.next_deadline().unwrap();
+        i.handle(t0, Event::Priority(200));
+        let after = i.next_deadline().unwrap();
+        assert_eq!(before - after, Duration::from_micros(609_375 - 218_750));
+        // Owners ignore tracking.
+        let mut p = v2(255);
+        p.initial_master = true;
+        let (mut o, _) = started(p);
+        o.handle(t0, Event::Priority(10));
+        assert_eq!(o.priority(), 255);
+    }
+}
