@@ -487,6 +487,14 @@ pub struct RealServer {
     pub checkers: Vec<Checker>,
 }
 
+impl RealServer {
+    /// Up before any check result: a server is alive when all its checkers are, and a checker
+    /// starts down only in alpha mode (its own `alpha`, else the RS's, else the VS's).
+    pub fn initially_alive(&self) -> bool {
+        self.checkers.iter().all(|c| !c.alpha)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Parsing
 

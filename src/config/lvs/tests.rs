@@ -859,6 +859,13 @@ fn alpha_and_inhibit_inheritance() {
     let (a, b) = (&v.real_servers[0], &v.real_servers[1]);
     assert!(a.alpha && a.inhibit_on_failure && a.checkers[0].alpha);
     assert!(!b.alpha && !b.inhibit_on_failure && !b.checkers[0].alpha && b.checkers[1].alpha);
+    assert!(!a.initially_alive() && !b.initially_alive());
+    // Alpha set only on a checker still starts the server down; no checkers: up.
+    let (cfg, _) =
+        load(&vs("", "real_server 10.0.0.2 80 {\n TCP_CHECK {\n alpha\n }\n}\nreal_server 10.0.0.3 80 {\n alpha\n}\n"));
+    let rs = &cfg.lvs.virtual_servers[0].real_servers;
+    assert!(rs[0].alpha_set.is_none() && !rs[0].initially_alive());
+    assert!(rs[1].alpha && rs[1].initially_alive());
 }
 
 #[test]
