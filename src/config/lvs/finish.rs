@@ -2,7 +2,21 @@
 //! duplicate removal, quorum/hysteresis clamps and each checker's effective settings.
 //!
 //! Severity of every rule was measured with `keepalived -t` (2.2.7): all of the "Warning"-worded
-//! messages below still make `-t` exit 5, so they are config errors here too.
+//! messages below still make `-t` exit 5, so they are config errors here too. Order, as 2.2.7:
+//!
+//! 1. groups: empty, or two families plus a family-less fwmark -> removed (error);
+//! 2. a `group` service whose group is undefined -> dropped silently (exit 0);
+//! 3. family of fwmark/group services: ip_family, else persistence_granularity's form, else the
+//!    first non-tunnelled real/sorry server; non-tunnelled servers of another family are skipped
+//!    (error); a group holding another family is dropped silently unless all servers tunnel;
+//! 4. no real servers -> dropped (error) before any defaulting below;
+//! 5. protocol (UDP), scheduler (wlc), forwarding (NAT) defaults, each an error; protocol on a
+//!    fwmark service is ignored (error); zero port without persistence -> 360 s (error);
+//!    `ops` without UDP reset (error, not checked for fwmark);
+//! 6. duplicates (judged on the ports as written), then non-NAT port rules;
+//! 7. quorum above the total weight reduced, then hysteresis >= quorum set to quorum - 1
+//!    (wrapping at 0, as 2.2.7 does);
+//! 8. each checker's effective timers, alpha, destination and HTTP Host.
 
 use std::net::SocketAddr;
 use std::time::Duration;

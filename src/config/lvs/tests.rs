@@ -697,6 +697,34 @@ fn checker_errors_and_their_exit_codes() {
 }
 
 #[test]
+fn numbers_read_as_strtoul_does() {
+    let (cfg, d) = load(&vs(
+        " retry +2\n quorum +1\n delay_loop +5",
+        "real_server 10.0.0.2 +80 {\n weight +2\n TCP_CHECK {\n connect_port +81\n }\n}\n",
+    ));
+    assert_eq!(d.exit_code(), 0, "{:?}", messages(&d));
+    let v = &cfg.lvs.virtual_servers[0];
+    assert_eq!((v.delay_loop, v.quorum), (secs(5), 1));
+    let rs = &v.real_servers[0];
+    assert_eq!((rs.port, rs.weight, rs.checkers[0].retry, rs.checkers[0].dest.port()), (80, 2, 2, 81));
+    let bad: &[(&str, &str, i32)] = &[
+        (" retry ++2", "not a valid number", 5),
+        (" retry +x", "'+x' is not a valid number", 5),
+        (" quorum +0", "outside range", 5),
+        (" delay_loop +0", "outside range", 5),
+        (" delay_before_retry 1.0000001", "has too many decimal places", 5),
+        (" delay_loop 0.0000001", "has too many decimal places", 5),
+        (" weight +x", "Virtual server weight is outside range", 5),
+        (" delay_before_retry", "missing its parameter", 2),
+    ];
+    for (body, msg, code) in bad {
+        let (_, d) = load(&vs(body, RS));
+        assert_eq!(d.exit_code(), *code, "{body}: {:?}", messages(&d));
+        assert!(has(&d, msg), "{body}: {:?}", messages(&d));
+    }
+}
+
+#[test]
 fn checker_contents() {
     let (c, d) = one_checker(
         "SSL_GET {\n url {\n path /x\n digest 9b3a0c85a887a256d6939da88aabd8cd\n status_code 200 300-302\n virtualhost v\n regex ^ok\n regex_no_match\n }\n http_protocol 1.0C\n virtualhost h\n fast_recovery\n enable_sni\n}",
@@ -834,6 +862,13 @@ fn alpha_and_inhibit_inheritance() {
     let (a, b) = (&v.real_servers[0], &v.real_servers[1]);
     assert!(a.alpha && a.inhibit_on_failure && a.checkers[0].alpha);
     assert!(!b.alpha && !b.inhibit_on_failure && !b.checkers[0].alpha && b.checkers[1].alpha);
+    assert!(!a.initially_alive() && !b.initially_alive());
+    // Alpha set only on a checker still starts the server down; no checkers: up.
+    let (cfg, _) =
+        load(&vs("", "real_server 10.0.0.2 80 {\n TCP_CHECK {\n alpha\n }\n}\nreal_server 10.0.0.3 80 {\n alpha\n}\n"));
+    let rs = &cfg.lvs.virtual_servers[0].real_servers;
+    assert!(rs[0].alpha_set.is_none() && !rs[0].initially_alive());
+    assert!(rs[1].alpha && rs[1].initially_alive());
 }
 
 #[test]
