@@ -58,31 +58,31 @@ pub fn parse_timing(
     let l = level.label();
     match n.keyword() {
         "connect_timeout" if with_connect_timeout => {
-            if let Some(d) = timer(ctx, n, 1, 0.000001, MAX_CONNECT_TIMEOUT) {
+            if let Some(d) = ctx.timer(n, 1, 0.000001, MAX_CONNECT_TIMEOUT) {
                 t.connect_timeout = Some(d);
             } else if n.arg(1).is_some() {
                 ctx.error(n.pos(), format!("{l}connect_timeout invalid - ignoring"));
             }
         }
         "retry" => {
-            if let Some(v) = uint(ctx, n, 1, 0, u64::from(u32::MAX)) {
+            if let Some(v) = ctx.uint(n, 1, 0, u64::from(u32::MAX)) {
                 t.retry = Some(v as u32);
             } else if let Some(a) = n.arg_str(1) {
                 ctx.error(n.pos(), format!("retry value invalid - {a}"));
             }
         }
         "delay_before_retry" => {
-            if let Some(d) = timer(ctx, n, 1, 0.0, MAX_TIMER) {
+            if let Some(d) = ctx.timer(n, 1, 0.0, MAX_TIMER) {
                 t.delay_before_retry = Some(d);
             }
         }
         "warmup" => {
-            if let Some(d) = timer(ctx, n, 1, 0.0, MAX_TIMER) {
+            if let Some(d) = ctx.timer(n, 1, 0.0, MAX_TIMER) {
                 t.warmup = Some(d);
             }
         }
         "delay_loop" => {
-            if let Some(d) = timer(ctx, n, 1, 0.000001, MAX_TIMER) {
+            if let Some(d) = ctx.timer(n, 1, 0.000001, MAX_TIMER) {
                 t.delay_loop = Some(d);
             } else if let Some(a) = n.arg_str(1) {
                 ctx.error(n.pos(), format!("{l}delay_loop '{a}' invalid - ignoring"));
@@ -91,60 +91,6 @@ pub fn parse_timing(
         _ => return None,
     }
     Some(Kw::Leaf)
-}
-
-// Numbers as 2.2.7 reads them (strtoul/strtod): a leading `+` is accepted, and a TIMER with
-// more than 6 decimals is refused ("has too many decimal places"). Otherwise as `Ctx`'s helpers.
-
-fn plus_stripped(n: &Node, i: usize) -> Option<&str> {
-    n.arg_str(i).and_then(|s| s.strip_prefix('+')).filter(|s| !s.starts_with(['+', '-']))
-}
-
-fn out_of_range(ctx: &mut Ctx<'_>, n: &Node, i: usize, what: String) {
-    let pos = n.arg(i).map(|t| t.pos.clone()).unwrap_or_else(|| n.pos().clone());
-    ctx.error(&pos, format!("{}: {what}", n.keyword()));
-}
-
-pub fn uint(ctx: &mut Ctx<'_>, n: &Node, i: usize, min: u64, max: u64) -> Option<u64> {
-    let Some(s) = plus_stripped(n, i) else { return ctx.uint(n, i, min, max) };
-    match super::tree::parse_uint(s) {
-        Some(v) if (min..=max).contains(&v) => Some(v),
-        Some(_) => {
-            out_of_range(ctx, n, i, format!("number '+{s}' outside range [{min}, {max}]"));
-            None
-        }
-        None => {
-            out_of_range(ctx, n, i, format!("'+{s}' is not a valid number"));
-            None
-        }
-    }
-}
-
-pub fn int(ctx: &mut Ctx<'_>, n: &Node, i: usize, min: i64, max: i64) -> Option<i64> {
-    let Some(s) = plus_stripped(n, i) else { return ctx.int(n, i, min, max) };
-    match super::tree::parse_uint(s).and_then(|v| i64::try_from(v).ok()) {
-        Some(v) if (min..=max).contains(&v) => Some(v),
-        _ => {
-            out_of_range(ctx, n, i, format!("number '+{s}' outside range [{min}, {max}] or invalid"));
-            None
-        }
-    }
-}
-
-pub fn timer(ctx: &mut Ctx<'_>, n: &Node, i: usize, min: f64, max: f64) -> Option<Duration> {
-    let Some(raw) = n.arg_str(i) else { return ctx.timer(n, i, min, max) };
-    if raw.split_once('.').is_some_and(|(_, f)| f.len() > 6) {
-        out_of_range(ctx, n, i, format!("number '{raw}' has too many decimal places"));
-        return None;
-    }
-    let Some(s) = plus_stripped(n, i) else { return ctx.timer(n, i, min, max) };
-    match super::tree::parse_timer(s) {
-        Some(d) if d.as_secs_f64() >= min && d.as_secs_f64() <= max => Some(d),
-        _ => {
-            out_of_range(ctx, n, i, format!("time '+{s}' outside range [{min}, {max}] seconds or invalid"));
-            None
-        }
-    }
 }
 
 /// An optional `<BOOL>` (absent = true); a bad value is reported as `Invalid <what> parameter X`.
@@ -192,14 +138,14 @@ fn parse_conn(n: &Node, ctx: &mut Ctx<'_>, c: &mut ConnOpts) -> Option<Kw> {
             }
         }
         "connect_port" => {
-            if let Some(p) = uint(ctx, n, 1, 1, 65535) {
+            if let Some(p) = ctx.uint(n, 1, 1, 65535) {
                 c.connect_port = Some(p as u16);
             } else if let Some(a) = n.arg_str(1) {
                 ctx.error(n.pos(), format!("Invalid checker connect_port '{a}'"));
             }
         }
         "bind_port" => {
-            if let Some(p) = uint(ctx, n, 1, 1, 65535) {
+            if let Some(p) = ctx.uint(n, 1, 1, 65535) {
                 c.bind_port = Some(p as u16);
             } else if let Some(a) = n.arg_str(1) {
                 ctx.error(n.pos(), format!("Invalid checker bind_port '{a}'"));
@@ -207,7 +153,7 @@ fn parse_conn(n: &Node, ctx: &mut Ctx<'_>, c: &mut ConnOpts) -> Option<Kw> {
         }
         "bind_if" => c.bind_if = ctx.need(n, 1).map(str::to_string),
         "fwmark" => {
-            if let Some(v) = uint(ctx, n, 1, 0, u64::from(u32::MAX)) {
+            if let Some(v) = ctx.uint(n, 1, 0, u64::from(u32::MAX)) {
                 c.fwmark = Some(v as u32);
             } else if let Some(a) = n.arg_str(1) {
                 ctx.error(n.pos(), format!("Invalid fwmark connection value '{a}'"));
@@ -506,7 +452,7 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str, rs_addr: IpAddr) -> Option<C
         if kw == "nb_get_retry" && matches!(kind, CheckerKind::Http(_) | CheckerKind::Ssl(_)) {
             // 2.2.7 still takes it as `retry` here (only here) but reports a config error.
             ctx.error(c.pos(), "nb_get_retry is deprecated - please use 'retry'");
-            if let Some(v) = uint(ctx, c, 1, 0, u64::from(u32::MAX)) {
+            if let Some(v) = ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
                 set.retry = Some(v as u32);
             }
             return Kw::Leaf;
@@ -765,7 +711,7 @@ fn parse_misc_kw(
             }
         }
         "misc_timeout" => {
-            if let Some(v) = uint(ctx, c, 1, 0, u64::from(u32::MAX)) {
+            if let Some(v) = ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
                 m.timeout_set = if v == 0 { None } else { Some(Duration::from_secs(v)) };
             } else if let Some(a) = c.arg_str(1) {
                 ctx.error(c.pos(), format!("Invalid misc_timeout value '{a}'"));
@@ -845,7 +791,7 @@ fn parse_udp_kw(c: &Node, ctx: &mut Ctx<'_>, u: &mut UdpCheck) -> Kw {
         }
         "min_reply_length" | "max_reply_length" => {
             let which = if c.keyword() == "min_reply_length" { "min" } else { "max" };
-            match uint(ctx, c, 1, 0, 65535) {
+            match ctx.uint(c, 1, 0, 65535) {
                 Some(v) if which == "min" => u.min_reply_length = v as u16,
                 Some(v) => u.max_reply_length = v as u16,
                 None => {
@@ -897,7 +843,7 @@ fn parse_file_kw(c: &Node, ctx: &mut Ctx<'_>, f: &mut FileCheck) -> Kw {
                 ctx.error(c.pos(), "track file weight missing");
                 return Kw::Leaf;
             }
-            if let Some(w) = int(ctx, c, 1, -2147483647, 2147483647) {
+            if let Some(w) = ctx.int(c, 1, -2147483647, 2147483647) {
                 f.weight = w as i32;
             } else if c.arg(1).is_some() {
                 ctx.error(c.pos(), "weight for track file must be in [-2147483647..2147483647] inclusive. Ignoring...");

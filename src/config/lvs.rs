@@ -834,7 +834,7 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
             }
             "persistence_timeout" => match c.arg_str(1) {
                 None => vs.persistence_timeout = Some(360),
-                Some(_) => match checker::uint(ctx, c, 1, 1, 2_678_400) {
+                Some(_) => match ctx.uint(c, 1, 1, 2_678_400) {
                     Some(v) => vs.persistence_timeout = Some(v as u32),
                     None => ctx.error(c.pos(), "persistence_timeout invalid"),
                 },
@@ -857,7 +857,7 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
             "alpha" => vs.alpha = true,
             "omega" => vs.omega = true,
             "inhibit_on_failure" => vs.inhibit_on_failure = true,
-            "quorum" => match checker::uint(ctx, c, 1, 1, u64::from(u32::MAX)) {
+            "quorum" => match ctx.uint(c, 1, 1, u64::from(u32::MAX)) {
                 Some(v) => vs.quorum = v as u32,
                 None if c.arg(1).is_some() => {
                     ctx.error(c.pos(), "Quorum must be in [1, 4294967295]. Setting to 1.");
@@ -866,13 +866,13 @@ fn parse_vs(n: &Node, ctx: &mut Ctx<'_>) -> Option<VirtualServer> {
                 None => {}
             },
             "hysteresis" => {
-                if let Some(v) = checker::uint(ctx, c, 1, 0, u64::from(u32::MAX)) {
+                if let Some(v) = ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
                     vs.hysteresis = v as u32;
                 }
             }
             "quorum_up" => vs.quorum_up = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
             "quorum_down" => vs.quorum_down = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
-            "weight" => match checker::uint(ctx, c, 1, 1, 2_147_483_647) {
+            "weight" => match ctx.uint(c, 1, 1, 2_147_483_647) {
                 Some(v) => vs.weight = v as u32,
                 None if c.arg(1).is_some() => ctx.error(c.pos(), "Virtual server weight is outside range 1-2147483647"),
                 None => {}
@@ -1032,7 +1032,7 @@ fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
             return Kw::Block;
         }
         match kw {
-            "weight" => match checker::int(ctx, c, 1, 0, 2_147_483_647) {
+            "weight" => match ctx.int(c, 1, 0, 2_147_483_647) {
                 Some(v) => rs.weight_set = Some(v as u32),
                 None if c.arg(1).is_some() => ctx.error(c.pos(), "Real server weight is outside range 0-2147483647"),
                 None => {}
@@ -1040,7 +1040,7 @@ fn parse_rs(n: &Node, ctx: &mut Ctx<'_>) -> Option<RealServer> {
             "lvs_method" => rs.forwarding_set = parse_forwarding(c, ctx, "real server").or(rs.forwarding_set),
             "notify_up" => rs.notify_up = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
             "notify_down" => rs.notify_down = ctx.need(c, 1).and_then(|_| script::parse(c, ctx, UserArgs::Allowed)),
-            "uthreshold" | "lthreshold" => match checker::uint(ctx, c, 1, 0, u64::from(u32::MAX)) {
+            "uthreshold" | "lthreshold" => match ctx.uint(c, 1, 0, u64::from(u32::MAX)) {
                 Some(v) if kw == "uthreshold" => rs.uthreshold = Some(v as u32),
                 Some(v) => rs.lthreshold = Some(v as u32),
                 None if c.arg(1).is_some() => {

@@ -233,7 +233,7 @@ impl<'a> Ctx<'a> {
     pub fn int(&mut self, n: &Node, i: usize, min: i64, max: i64) -> Option<i64> {
         let s = self.need(n, i)?;
         let pos = n.tokens[i].pos.clone();
-        match s.parse::<i64>() {
+        match s.strip_prefix('+').filter(|r| !r.starts_with(['+', '-'])).unwrap_or(s).parse::<i64>() {
             Ok(v) if v >= min && v <= max => Some(v),
             Ok(_) => {
                 self.error(&pos, format!("{}: number '{s}' outside range [{min}, {max}]", n.keyword()));
@@ -250,6 +250,10 @@ impl<'a> Ctx<'a> {
     pub fn timer(&mut self, n: &Node, i: usize, min: f64, max: f64) -> Option<Duration> {
         let s = self.need(n, i)?;
         let pos = n.tokens[i].pos.clone();
+        if s.split_once('.').is_some_and(|(_, f)| f.len() > 6) {
+            self.error(&pos, format!("{}: number '{s}' has too many decimal places (at most 6)", n.keyword()));
+            return None;
+        }
         match parse_timer(s) {
             Some(d) if d.as_secs_f64() >= min && d.as_secs_f64() <= max => Some(d),
             Some(_) => {
@@ -279,15 +283,19 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Decimal digits with an optional leading `+` (strtoul accepts it, so keepalived does).
 pub fn parse_uint(s: &str) -> Option<u64> {
+    let s = s.strip_prefix('+').unwrap_or(s);
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
 }
 
-/// Decimal seconds, at most 6 fractional digits honoured (keepalived's µs resolution).
+/// Decimal seconds with at most 6 fractional digits (keepalived's µs resolution) and an
+/// optional leading `+`.
 pub fn parse_timer(s: &str) -> Option<Duration> {
+    let s = s.strip_prefix('+').unwrap_or(s);
     let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, f),
         None => (s, ""),
@@ -295,12 +303,12 @@ pub fn parse_timer(s: &str) -> Option<Duration> {
     if int.is_empty() && frac.is_empty() {
         return None;
     }
-    if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if frac.len() > 6 || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let secs: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
     let mut micros: u64 = 0;
-    for (k, b) in frac.bytes().take(6).enumerate() {
+    for (k, b) in frac.bytes().enumerate() {
         micros += u64::from(b - b'0') * 10u64.pow(5 - k as u32);
     }
     Duration::from_secs(secs).checked_add(Duration::from_micros(micros))
@@ -378,11 +386,14 @@ mod tests {
         assert_eq!(parse_timer("1"), Some(Duration::from_secs(1)));
         assert_eq!(parse_timer("0.1"), Some(Duration::from_millis(100)));
         assert_eq!(parse_timer(".5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_timer("1.0000019"), Some(Duration::from_micros(1_000_001)));
+        assert_eq!(parse_timer("1.000001"), Some(Duration::from_micros(1_000_001)));
+        assert_eq!(parse_timer("1.0000019"), None, "keepalived: too many decimal places");
+        assert_eq!(parse_timer("+2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_uint("+3"), Some(3));
+        assert_eq!(parse_uint("++3"), None);
         assert_eq!(parse_timer("x"), None);
         assert_eq!(parse_timer("-1"), None);
         assert_eq!(parse_uint("300"), Some(300));
-        assert_eq!(parse_uint("+3"), None);
         assert_eq!(parse_bool("yes"), Some(true));
         let (nodes, mut d) = tree("virtual_router_id 300\npriority\n");
         let mut ctx = Ctx::new(&mut d);
