@@ -30,10 +30,11 @@ const DEFAULT_DELAY_LOOP: Duration = Duration::from_secs(60);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
-    // Root `track_file` and `bfd_instance` blocks belong to other sections; until their ASTs are
-    // merged, no name is known (a config using them fails earlier on the unknown root keyword).
-    // At merge: `let v = &cfg.vrrp; check_references(&mut cfg.lvs, ctx, &|n| v.track_files..., ...)`.
-    check_references(&mut cfg.lvs, ctx, &|_| false, &|_| false);
+    // FILE_CHECK and BFD_CHECK name root `track_file` / `bfd_instance` blocks (VRRP side).
+    let v = &cfg.vrrp;
+    let has_track_file = |n: &str| v.track_files.iter().any(|t| !t.removed && t.name == n);
+    let has_bfd = |n: &str| v.bfd_instances.iter().any(|b| b.name.as_deref() == Some(n));
+    check_references(&mut cfg.lvs, ctx, &has_track_file, &has_bfd);
     finish_lvs(&mut cfg.lvs, ctx);
 }
 
