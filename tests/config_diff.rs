@@ -33,13 +33,15 @@ fn config_files() -> Vec<PathBuf> {
     files
 }
 
-/// Run `bin -t -f file` in the file's directory; `None` if it hung (keepalived 2.2.7 can: #2587).
-fn config_test(bin: &Path, file: &Path) -> Option<i32> {
+/// Run `bin -t -f file` in `cwd`; `None` if it hung (keepalived 2.2.7 can: #2587).
+/// The cwd is a scratch directory: keepalived writes a copy of the config into a relative
+/// `tmp_config_directory` there (one rule file sets it).
+fn config_test(bin: &Path, file: &Path, cwd: &Path) -> Option<i32> {
     let mut child = Command::new(bin)
         .arg("-t")
         .arg("-f")
         .arg(file)
-        .current_dir(file.parent().unwrap_or(Path::new(".")))
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -56,11 +58,13 @@ fn exit_codes_match_keepalived() {
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_keepalived"));
     let files = config_files();
     assert!(files.len() >= 40, "expected the corpus under tests/, found {} files", files.len());
+    let scratch = std::env::temp_dir().join(format!("kard-config-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
     let mut mismatches = Vec::new();
     let mut compared = 0;
     for f in &files {
-        let theirs = config_test(&reference, f);
-        let mine = config_test(&ours, f);
+        let theirs = config_test(&reference, f, &scratch);
+        let mine = config_test(&ours, f, &scratch);
         let Some(theirs) = theirs else {
             println!("keepalived hung or was killed on {}: not compared", f.display());
             continue;
@@ -70,6 +74,7 @@ fn exit_codes_match_keepalived() {
             mismatches.push(format!("  {}: ours {:?}, keepalived {}", f.display(), mine, theirs));
         }
     }
+    let _ = std::fs::remove_dir_all(&scratch);
     println!("config test exit codes compared on {compared} files, {} differ", mismatches.len());
     assert!(mismatches.is_empty(), "exit codes differ from keepalived 2.2.7:\n{}", mismatches.join("\n"));
 }
