@@ -118,7 +118,7 @@ mod tests {
         let v4 = pseudo_header_v4(&Ipv4Addr::new(10, 9, 0, 1), &Ipv4Addr::new(224, 0, 0, 18), 112, 20);
         // 0a09 + 0001 + e000 + 0012 + 0070 + 0014
         assert_eq!(v4, naive(&[0x0a, 0x09, 0, 1, 0xe0, 0, 0, 0x12, 0, 112, 0, 20]));
-        assert_eq!(u32::from(v4), (0x0a09 + 0x0001 + 0xe000 + 0x0012 + 0x0070 + 0x0014) % 0xffff);
+        assert_eq!(v4, 0x0a09 + 0x0001 + 0xe000 + 0x0012 + 0x0070 + 0x0014);
         let src: Ipv6Addr = "fe80::1".parse().unwrap();
         let dst: Ipv6Addr = "ff02::12".parse().unwrap();
         // fe80 + 0001 + ff02 + 0012 + length 0x18 + next header 0x70

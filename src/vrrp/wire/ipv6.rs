@@ -222,7 +222,7 @@ mod tests {
         assert_eq!((p.version(), p.traffic_class(), p.flow_label()), (6, 0xc0, 0x272b8));
         assert_eq!(p.payload(), &[0x5a; 24]);
         assert_eq!(Repr::parse(&p), Ok(repr()));
-        let mut out = vec![0u8; 64];
+        let mut out = [0u8; 64];
         repr().emit(&mut Packet::new_unchecked(&mut out[..])).unwrap();
         assert_eq!(out[..40], HEADER);
     }
