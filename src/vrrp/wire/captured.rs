@@ -33,6 +33,11 @@ const NA: &str = "33330000000102000000000a86dd6000000000203afffd0000010000000000
                   ff02000000000000000000000000000188005a7220000000fd000001000000000000000000000010\
                   020102000000000a";
 
+/// The same NA with `net.ipv6.conf.all.forwarding=1`: keepalived sets the Router flag.
+const NA_ROUTER: &str = "33330000000102000000000a86dd6000000000203afffd000001000000000000000000000010\
+                         ff0200000000000000000000000000018800da71a0000000fd000001000000000000000000000010\
+                         020102000000000a";
+
 const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x0a]);
 const SRC: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
@@ -146,5 +151,13 @@ fn unsolicited_na() {
     let bytes = hex(NA);
     let repr = ndisc::FrameRepr::parse(&bytes).unwrap();
     assert_eq!(repr, ndisc::FrameRepr::unsolicited(MAC, "fd00:1::10".parse().unwrap(), false));
+    assert_eq!(repr.to_bytes(), bytes);
+}
+
+#[test]
+fn unsolicited_na_from_a_router() {
+    let bytes = hex(NA_ROUTER);
+    let repr = ndisc::FrameRepr::parse(&bytes).unwrap();
+    assert_eq!(repr, ndisc::FrameRepr::unsolicited(MAC, "fd00:1::10".parse().unwrap(), true));
     assert_eq!(repr.to_bytes(), bytes);
 }
