@@ -161,3 +161,36 @@ fn unsolicited_na_from_a_router() {
     assert_eq!(repr, ndisc::FrameRepr::unsolicited(MAC, "fd00:1::10".parse().unwrap(), true));
     assert_eq!(repr.to_bytes(), bytes);
 }
+
+#[test]
+fn datagram_helpers_match_keepalived() {
+    for (frame_hex, vrid) in [(V2_PASS, 51), (V3_MCAST, 42), (V3_UCAST, 43)] {
+        let bytes = hex(frame_hex);
+        let (ip, msg) = vrrp::split_ipv4_datagram(&bytes[ethernet::HEADER_LEN..]).unwrap();
+        let mode = if msg.version() == vrrp::Version::V2 {
+            ChecksumMode::MessageOnly
+        } else {
+            ChecksumMode::Ipv4PseudoHeader { src: ip.src_addr, dst: ip.dst_addr }
+        };
+        assert!(msg.verify_checksum(&mode));
+        let repr = vrrp::Repr::parse(&msg, Family::Ipv4).unwrap();
+        assert_eq!(repr.vrid, vrid);
+        let mut built = repr.to_ipv4_datagram(ip.src_addr, ip.dst_addr, ip.ttl, &mode).unwrap();
+        // keepalived leaves ident to the kernel; patch the captured one in and fix the checksum.
+        let mut p = ipv4::Packet::new_unchecked(&mut built[..]);
+        p.set_ident(ip.ident);
+        p.fill_checksum();
+        assert_eq!(built, bytes[ethernet::HEADER_LEN..]);
+    }
+    let mut arp_bytes = hex(GARP);
+    arp_bytes.resize(60, 0);
+    assert!(vrrp::split_ipv4_datagram(&arp_bytes).is_err());
+    let mut not_vrrp = hex(V2_PASS)[ethernet::HEADER_LEN..].to_vec();
+    let mut p = ipv4::Packet::new_unchecked(&mut not_vrrp[..]);
+    p.set_protocol(ipv4::PROTO_AH);
+    p.fill_checksum();
+    assert_eq!(
+        vrrp::split_ipv4_datagram(&not_vrrp).err(),
+        Some(super::Error::Unsupported("IPv4 protocol is not VRRP"))
+    );
+}

@@ -12,7 +12,8 @@
 //! The checksum covers different bytes depending on version and keepalived options; see
 //! [`ChecksumMode`].
 
-use super::{Error, Family, Result, checksum, enum_with_unknown, ipv4::PROTO_VRRP};
+use super::ipv4::{self, PROTO_VRRP};
+use super::{Error, Family, Result, checksum, enum_with_unknown};
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -538,6 +539,31 @@ impl Repr {
         self.emit(&mut Packet::new_unchecked(&mut buf[..]), mode)?;
         Ok(buf)
     }
+
+    /// The whole IPv4 datagram keepalived writes to its `IP_HDRINCL` socket: TOS 0xC0, `ttl`
+    /// (255, or `unicast_ttl`), protocol 112, ident 0 (the kernel assigns one), and this advert
+    /// with its checksum computed under `mode`.
+    pub fn to_ipv4_datagram(&self, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, mode: &ChecksumMode) -> Result<Vec<u8>> {
+        let ip = ipv4::Repr::vrrp(src, dst, ttl, self.buffer_len());
+        let mut buf = vec![0u8; ip.buffer_len()];
+        let mut packet = ipv4::Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut packet)?;
+        self.emit(&mut Packet::new_unchecked(packet.payload_mut()), mode)?;
+        Ok(buf)
+    }
+}
+
+/// Splits an IPv4 datagram as the raw VRRP socket returns it into the header fields the receive
+/// checks need (TTL, addresses) and the VRRP message. Rejects a protocol other than 112 (AH is
+/// not handled here). The VRRP checksum is left to the caller, who knows the mode.
+pub fn split_ipv4_datagram(bytes: &[u8]) -> Result<(ipv4::Repr, Packet<&[u8]>)> {
+    let packet = ipv4::Packet::new_checked(bytes)?;
+    let ip = ipv4::Repr::parse(&packet)?;
+    if ip.protocol != PROTO_VRRP {
+        return Err(Error::Unsupported("IPv4 protocol is not VRRP"));
+    }
+    let payload = bytes.get(packet.header_len()..packet.header_len() + ip.payload_len).ok_or(Error::Truncated)?;
+    Ok((ip, Packet::new_checked(payload)?))
 }
 
 /// One line in the style of tcpdump's VRRP decoder.
