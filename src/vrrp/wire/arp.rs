@@ -350,4 +350,29 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn generated_round_trip() {
+        let mut seed = 17u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 32) as u32
+        };
+        for _ in 0..2000 {
+            let w: Vec<[u8; 4]> = (0..8).map(|_| next().to_be_bytes()).collect();
+            let mac = |a: [u8; 4], b: [u8; 4]| MacAddr([a[0], a[1], a[2], a[3], b[0], b[1]]);
+            let repr = FrameRepr {
+                src_addr: mac(w[0], w[1]),
+                dst_addr: mac(w[2], w[3]),
+                arp: Repr {
+                    operation: Operation::from(u16::from(w[1][2] % 4)),
+                    source_hardware_addr: mac(w[4], w[5]),
+                    source_protocol_addr: Ipv4Addr::from(w[6]),
+                    target_hardware_addr: mac(w[5], w[4]),
+                    target_protocol_addr: Ipv4Addr::from(w[7]),
+                },
+            };
+            assert_eq!(FrameRepr::parse(&repr.to_bytes()), Ok(repr));
+        }
+    }
 }

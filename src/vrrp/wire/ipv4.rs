@@ -414,4 +414,28 @@ mod tests {
         assert_eq!(out[6], 0x40);
         assert_eq!(Repr::parse(&Packet::new_checked(&out[..]).unwrap()), Ok(r));
     }
+
+    #[test]
+    fn generated_round_trip() {
+        let mut seed = 3u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 32) as u32
+        };
+        for _ in 0..2000 {
+            let r = Repr {
+                src_addr: Ipv4Addr::from(next()),
+                dst_addr: Ipv4Addr::from(next()),
+                protocol: next() as u8,
+                tos: next() as u8,
+                ttl: next() as u8,
+                ident: next() as u16,
+                dont_frag: next() % 2 == 0,
+                payload_len: (next() % 600) as usize,
+            };
+            let mut out = vec![0u8; r.buffer_len()];
+            r.emit(&mut Packet::new_unchecked(&mut out[..])).unwrap();
+            assert_eq!(Repr::parse(&Packet::new_checked(&out[..]).unwrap()), Ok(r));
+        }
+    }
 }

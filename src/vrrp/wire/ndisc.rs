@@ -474,4 +474,37 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn generated_round_trip() {
+        let mut seed = 23u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 32) as u32
+        };
+        for _ in 0..2000 {
+            let mut addr = || {
+                Ipv6Addr::from([next(), next(), next(), next()].map(u128::from).iter().fold(0u128, |a, w| a << 32 | w))
+            };
+            let (src_addr, dst_addr, target_addr) = (addr(), addr(), addr());
+            let bits = next();
+            let b = bits.to_be_bytes();
+            let mac = MacAddr([b[0], b[1], b[2], b[3], b[1], b[0]]);
+            let repr = FrameRepr {
+                src_mac: mac,
+                dst_mac: MacAddr::ipv6_multicast(&dst_addr),
+                src_addr,
+                dst_addr,
+                hop_limit: b[2],
+                na: Repr {
+                    router: bits & 1 != 0,
+                    solicited: bits & 2 != 0,
+                    override_: bits & 4 != 0,
+                    target_addr,
+                    target_lladdr: if bits & 8 != 0 { Some(mac) } else { None },
+                },
+            };
+            assert_eq!(FrameRepr::parse(&repr.to_bytes()), Ok(repr));
+        }
+    }
 }
