@@ -359,23 +359,19 @@ mod tests {
 
     #[test]
     fn options_are_skipped() {
-        // IHL 6 with a 4-byte NOP option; the payload starts after it.
-        let mut r = repr();
-        r.payload_len = 4;
-        let mut bytes = vec![0u8; 28];
-        r.emit(&mut Packet::new_unchecked(&mut bytes[..])).unwrap();
-        bytes.insert(20, 1);
-        bytes.insert(20, 1);
-        bytes.insert(20, 1);
-        bytes.insert(20, 1);
-        bytes.truncate(28);
+        // The golden header with IHL 6 and four NOP option bytes, then a 4-byte payload.
+        let mut bytes = HEADER.to_vec();
+        bytes.extend_from_slice(&[1, 1, 1, 1]); // NOP options
+        bytes.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]); // payload
         let mut p = Packet::new_unchecked(&mut bytes[..]);
         p.set_version_and_header_len(24);
         p.set_total_len(28);
         p.fill_checksum();
         let p = Packet::new_checked(&bytes[..]).unwrap();
         assert_eq!(p.header_len(), 24);
-        assert_eq!(Repr::parse(&p).unwrap().payload_len, 4);
+        assert!(p.verify_checksum());
+        assert_eq!(p.payload(), &[0xde, 0xad, 0xbe, 0xef]);
+        assert_eq!(Repr::parse(&p).unwrap(), Repr { payload_len: 4, ..repr() });
     }
 
     #[test]
