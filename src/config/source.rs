@@ -403,7 +403,9 @@ impl<'a> Reader<'a> {
     }
 
     /// `$NAME=value`; with a trailing `\` the value continues over the following physical lines
-    /// (decommented; blank and comment-only lines are skipped) until one does not end with `\`.
+    /// (decommented) until one does not end with `\`. A line that is blank after decommenting
+    /// ends the value unless the raw line ends with `\` (`# note \`), as keepalived's children
+    /// read it (the parent process skips blank lines, but the children's errors decide `-t`).
     fn define(&mut self, f: &mut FileCtx, name: &str, value: &str) {
         let value = lexer::trim_blanks(value);
         let Some(first) = value.strip_suffix('\\') else {
@@ -419,7 +421,10 @@ impl<'a> Reader<'a> {
             let dc = lexer::decomment(&p.text);
             let t = lexer::trim_blanks(&dc.text);
             if t.is_empty() {
-                continue;
+                if lexer::trim_blanks(&p.text).ends_with('\\') {
+                    continue;
+                }
+                break;
             }
             match t.strip_suffix('\\') {
                 Some(more) => {
@@ -906,8 +911,10 @@ mod tests {
     fn multiline_definitions() {
         assert_eq!(lines("$X=a\\\nb\n$X\n"), ["a", "b"]);
         assert_eq!(lines("$X= \\\n  foo \\\n  bar { x \\\n }\n$X\n"), ["foo", "bar", "{", "x", "}"]);
-        // blank and comment-only lines do not end a definition
-        assert_eq!(lines("$X=a\\\n\n# c\\\n   \nb\n$X\n"), ["a", "b"]);
+        // a blank or comment-only line ends a definition, unless the raw line ends with `\`
+        assert_eq!(lines("$X=a\\\n# c\\\n  \\\nb\n$X\n"), ["a", "b"]);
+        assert_eq!(lines("$X=a\\\n\nb\n$X\n"), ["b", "a"]);
+        assert_eq!(lines("$X=a\\\n# c\nb\n$X\n"), ["b", "a"]);
         // only at the end of a line
         assert_eq!(lines("$X=a\\\nb\nfoo $X\n"), ["foo a", "b"]);
         assert_eq!(lines("$X=a\\\nb\n$X foo\n${X}c\n"), ["$X foo", "$", "{", "X", "}", "c"]);
