@@ -172,14 +172,12 @@ struct Reader<'a> {
 /// always returned so that the caller can report every problem in one run.
 pub fn read_config(path: &Path, opts: &SourceOptions, diags: &mut Diagnostics) -> Vec<Line> {
     let mut r = Reader::new(opts, diags);
-    match std::fs::read(path) {
-        Ok(bytes) => r.read_text(path, &bytes, 0),
-        Err(e) => r.diags.push(
-            Pos::new(Arc::new(path.to_path_buf()), 0, 0),
-            Severity::Fatal,
-            format!("cannot read configuration file: {e}"),
-        ),
-    }
+    // keepalived opens `-f` like a plain include: a glob, and a missing file is only logged
+    // (`-t` exits 0). With -e keepalived exits 4, a class Diagnostics lacks: we give 6.
+    let pos = Pos::new(Arc::new(path.to_path_buf()), 0, 0);
+    let pattern = path.to_string_lossy();
+    let checks = r.include_check;
+    r.include_files(Path::new("."), &pattern, checks, &pos, 0, true);
     r.out
 }
 
@@ -615,15 +613,23 @@ impl<'a> Reader<'a> {
             return false;
         }
         let checks = self.include_check.union(variant);
+        let dir = f.dir.clone();
+        self.include_files(&dir, pattern, checks, pos, depth, false);
+        true
+    }
+
+    /// Read every file `pattern` (relative to `dir`) matches, reporting failures as `checks`
+    /// make them: errors are exit 6 under `-t`, the rest warnings (keepalived only logs them).
+    fn include_files(&mut self, dir: &Path, pattern: &str, checks: IncludeCheck, pos: &Pos, depth: usize, top: bool) {
         if depth >= MAX_INCLUDE_DEPTH {
             self.diags.push(
                 pos.clone(),
                 Severity::Fatal,
                 format!("include '{pattern}' nested more than {MAX_INCLUDE_DEPTH} deep (include loop?)"),
             );
-            return true;
+            return;
         }
-        let full = if Path::new(pattern).is_absolute() { PathBuf::from(pattern) } else { f.dir.join(pattern) };
+        let full = if Path::new(pattern).is_absolute() || top { PathBuf::from(pattern) } else { dir.join(pattern) };
         let files = glob(&full);
         // An include failure that the active checks make fatal gives exit 6, like keepalived.
         let report = |diags: &mut Diagnostics, fail: bool, msg: String| {
@@ -639,11 +645,15 @@ impl<'a> Reader<'a> {
             } else if checks.wildcard {
                 report(self.diags, true, format!("No config files matched '{pattern}'."));
             }
-            return true;
+            return;
+        }
+        if top && files.len() > 1 {
+            let msg = format!("multiple configuration file matches of {pattern}, starting with {}", files[0].display());
+            self.diags.push(pos.clone(), Severity::Warning, msg);
         }
         if alternatives.len() > 1 {
             let missing = alternatives.iter().any(|alt| {
-                let p = if Path::new(alt).is_absolute() { PathBuf::from(alt) } else { f.dir.join(alt) };
+                let p = if Path::new(alt).is_absolute() || top { PathBuf::from(alt) } else { dir.join(alt) };
                 !has_wildcard(alt) && std::fs::symlink_metadata(&p).is_err()
             });
             if missing {
@@ -664,7 +674,6 @@ impl<'a> Reader<'a> {
                 break;
             }
         }
-        true
     }
 }
 
@@ -1117,9 +1126,21 @@ mod tests {
 
     #[test]
     fn missing_top_file_and_include_loops() {
+        // a missing -f file is only logged, like a plain include (keepalived -t exits 0)
         let mut d = Diagnostics::default();
         read_config(Path::new("/nonexistent/k.conf"), &opts(), &mut d);
-        assert_eq!(d.exit_code(), 2);
+        assert_eq!((d.exit_code(), d.list.len()), (0, 1));
+        let mut d = Diagnostics::default();
+        read_config(Path::new("/nonexistent/k.conf"), &SourceOptions { all_config: true, ..opts() }, &mut d);
+        assert_ne!(d.exit_code(), 0);
+        // -f is a glob
+        let dir = TmpDir::new("top");
+        dir.write("a.conf", "a\n");
+        dir.write("b.conf", "b\n");
+        let mut d = Diagnostics::default();
+        let out = read_config(&dir.0.join("*.conf"), &opts(), &mut d);
+        assert_eq!(out.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(d.count(Severity::Warning), 1);
         let dir = TmpDir::new("loop");
         dir.write("l.conf", "include l.conf\n");
         let (_, d) = dir.run("l.conf", &opts());
