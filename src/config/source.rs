@@ -77,6 +77,8 @@ const MAX_EXPANDED_LEN: usize = 64 * lexer::MAXBUF;
 /// Total pieces of text processed per config, so that self-referencing multi-line parameters and
 /// nested generators cannot run for ever (keepalived's own 65024-instance example is ~1M).
 const MAX_WORK: usize = 4 << 20;
+/// Block nesting limit: real configs nest 4 deep; this keeps the tree and its walkers shallow.
+const MAX_BLOCK_DEPTH: usize = 256;
 /// Total generator rows per config.
 const MAX_GENERATED_TOTAL: usize = 1 << 20;
 
@@ -349,6 +351,12 @@ impl<'a> Reader<'a> {
             self.diags.push(pos.clone(), Severity::Error, format!("Unmatched quote: '{text}'"));
         }
         match text {
+            "{" if self.frames.len() >= MAX_BLOCK_DEPTH => {
+                let msg = format!("blocks nested more than {MAX_BLOCK_DEPTH} deep - stopping");
+                self.diags.push(pos, Severity::Fatal, msg);
+                self.aborted = true;
+                return;
+            }
             "{" => self.frames.push(self.last_keyword.take().unwrap_or_default()),
             "}" => {
                 self.frames.pop();
@@ -663,6 +671,12 @@ impl<'a> Reader<'a> {
         for file in files {
             if file.is_dir() {
                 let msg = format!("Configuration file '{}/' is a directory - skipping", file.display());
+                report(self.diags, checks.readable, msg);
+                continue;
+            }
+            // Devices and FIFOs (`include /dev/zero`) would never end; keepalived would hang.
+            if !file.is_file() {
+                let msg = format!("Configuration file '{}' is not a regular file - skipping", file.display());
                 report(self.diags, checks.readable, msg);
                 continue;
             }
@@ -1122,6 +1136,18 @@ mod tests {
         assert_eq!(run("include ic.conf\ninclude nope\n").exit_code(), 0);
         dir.write("ic2.conf", "include nope\n");
         assert_eq!(run("global_defs {\ninclude_check\n}\ninclude ic2.conf\n").exit_code(), 6);
+    }
+
+    #[test]
+    fn hostile_inputs_are_bounded() {
+        let (out, d) = read(&"a{".repeat(1000));
+        assert_eq!(d.exit_code(), 2);
+        assert!(out.len() <= 2 * MAX_BLOCK_DEPTH + 2);
+        let dir = TmpDir::new("dev");
+        dir.write("m.conf", "include /dev/zero\nincluder /dev/null\n");
+        let (_, d) = dir.run("m.conf", &opts());
+        assert_eq!(d.exit_code(), 6);
+        assert_eq!(d.count(Severity::Warning), 1);
     }
 
     #[test]
