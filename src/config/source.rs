@@ -8,7 +8,8 @@
 //! 2. `@id` / `@^id` conditional prefix;
 //! 3. `$NAME=value` definition (a trailing `\` continues it over the next physical lines);
 //! 4. `~SEQ` / `~SEQx` / `~LST` generator: the rest of the line is processed once per value;
-//! 5. `$NAME` / `${NAME}` expansion (recursive; multi-line values add lines), then decomment again;
+//! 5. `$NAME` / `${NAME}` expansion (recursive; multi-line values add lines); a changed line starts
+//!    again at step 1 (so it is decommented again and may be a conditional, definition, generator);
 //! 6. `include*` (the rest of the line is a glob pattern);
 //! 7. split at the first brace outside double quotes; the rest goes back to step 1.
 //!
@@ -133,8 +134,9 @@ struct Def {
 /// Work queued for the current file ahead of its next physical line.
 #[derive(Debug)]
 enum Item {
-    /// Text, where it came from, and how many multi-line expansions produced it.
-    Text(String, Pos, u32),
+    /// Text, where it came from, how many multi-line expansions produced it, and whether it is
+    /// already the result of parameter expansion (then step 5 is not repeated).
+    Text(String, Pos, u32, bool),
     /// A generator assigning its variable before the line it repeats.
     Define(String, String),
 }
@@ -238,7 +240,7 @@ impl<'a> Reader<'a> {
                 Item::Define(name, value) => {
                     self.defs.insert(name, Def { lines: vec![value], multiline: false });
                 }
-                Item::Text(text, pos, nest) => self.process(&mut f, &text, pos, nest, depth),
+                Item::Text(text, pos, nest, expanded) => self.process(&mut f, &text, pos, nest, expanded, depth),
             }
         }
         self.include_check = saved;
@@ -269,13 +271,13 @@ impl<'a> Reader<'a> {
                 );
             }
             if !p.text.is_empty() {
-                return Some(Item::Text(p.text, pos, 0));
+                return Some(Item::Text(p.text, pos, 0, false));
             }
         }
     }
 
     /// Steps 1-7 of the module doc for one piece of text.
-    fn process(&mut self, f: &mut FileCtx, raw: &str, pos: Pos, nest: u32, depth: usize) {
+    fn process(&mut self, f: &mut FileCtx, raw: &str, pos: Pos, nest: u32, expanded: bool, depth: usize) {
         let dc = lexer::decomment(raw);
         if dc.unterminated_quote {
             self.diags.push(pos.clone(), Severity::Error, format!("Unterminated quote '{}'", dc.text.trim()));
@@ -304,23 +306,24 @@ impl<'a> Reader<'a> {
             return;
         }
 
-        let (expanded, extra) = self.expand(text, &f.dir, &pos);
-        if !extra.is_empty() && nest >= MAX_EXPANSION_PASSES as u32 {
-            let msg = "multi-line parameter expansion does not terminate (a parameter refers to itself?)";
-            self.diags.push(pos.clone(), Severity::Error, msg);
-            return;
+        if !expanded {
+            let (new, extra) = self.expand(text, &f.dir, &pos);
+            if !extra.is_empty() && nest >= MAX_EXPANSION_PASSES as u32 {
+                let msg = "multi-line parameter expansion does not terminate (a parameter refers to itself?)";
+                self.diags.push(pos.clone(), Severity::Error, msg);
+                return;
+            }
+            for line in extra.into_iter().rev() {
+                f.pending.push_front(Item::Text(line, pos.clone(), nest + 1, false));
+            }
+            // The expanded line starts again from step 1, as keepalived rechecks it: it is
+            // decommented again (`${_HASH}`), and may now be a conditional, definition or generator.
+            if let Some(new) = new {
+                f.pending.push_front(Item::Text(new, pos, nest, true));
+                return;
+            }
         }
-        for line in extra.into_iter().rev() {
-            f.pending.push_front(Item::Text(line, pos.clone(), nest + 1));
-        }
-        let text = match expanded {
-            // An expansion may bring in `#`, `!` or quotes: keepalived decomments again.
-            Some(e) => lexer::trim_blanks(&lexer::decomment(&e).text).to_string(),
-            None => text.to_string(),
-        };
-        if text.is_empty() {
-            return;
-        }
+        let text = text.to_string();
 
         if self.include(f, &text, &pos, depth) {
             return;
@@ -333,12 +336,13 @@ impl<'a> Reader<'a> {
                 let rest = &text[1..];
                 if !lexer::trim_blanks(rest).is_empty() {
                     let p = pos.at_col(pos.col.saturating_add(1));
-                    f.pending.push_front(Item::Text(rest.to_string(), p, nest));
+                    f.pending.push_front(Item::Text(rest.to_string(), p, nest, false));
                 }
             }
             Some(i) => {
                 self.emit(text[..i].trim_end_matches(lexer::is_blank), pos.clone());
-                f.pending.push_front(Item::Text(text[i..].to_string(), col_after(&pos, &text, i), nest));
+                let p = col_after(&pos, &text, i);
+                f.pending.push_front(Item::Text(text[i..].to_string(), p, nest, false));
             }
         }
     }
@@ -491,7 +495,7 @@ impl<'a> Reader<'a> {
             for (var, val) in spec.vars.iter().zip(row) {
                 items.push(Item::Define(var.clone(), val));
             }
-            items.push(Item::Text(rest.to_string(), rest_pos.clone(), nest));
+            items.push(Item::Text(rest.to_string(), rest_pos.clone(), nest, false));
         }
         for item in items.into_iter().rev() {
             f.pending.push_front(item);
@@ -928,6 +932,14 @@ mod tests {
         assert_eq!(lines("$X=foo\nf\\#x $Y\n"), ["f#x $Y"]);
         assert_eq!(lines("\"f${_HASH}x\" y\n"), ["\"f#x\" y"]);
         assert_eq!(lines("$X=a\\#b\nf$X\n"), ["fa"]);
+    }
+
+    #[test]
+    fn expanded_line_is_processed_again() {
+        // measured: $C=@vm / $C bogus gives 'bogus' (keepalived garbles it to 'bogusogus')
+        assert_eq!(lines("$C=@node1\n$C bogus\n$D=@other\n$D hidden\n"), ["bogus"]);
+        assert_eq!(lines("$C=~SEQ(I,1,2)\n$C b$I\n"), ["b1", "b2"]);
+        assert_eq!(lines("$D=$Y=5\n$D\nf$Y\n"), ["f5"]);
     }
 
     #[test]
