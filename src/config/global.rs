@@ -504,6 +504,11 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             Some("allow_if_changes") => g.dynamic_interfaces = Some(true),
             Some(o) => ctx.error(&c.tokens[1].pos, format!("Unknown dynamic_interfaces option '{o}'")),
         },
+        "startup_script" | "shutdown_script" if c.rest_text().is_empty() => {
+            // Not fatal here, unlike most keywords missing their value (2.2.7: exit 5).
+            let which = if kw == "startup_script" { "startup" } else { "shutdown" };
+            ctx.error(c.pos(), format!("{which} script missing"));
+        }
         "startup_script" | "shutdown_script" => {
             let s = script::parse(c, ctx, UserArgs::Allowed);
             if s.is_none() {

@@ -77,11 +77,15 @@ pub enum UserArgs {
 
 /// Parse the script given after `n`'s keyword. Reports problems to `ctx`; `None` when unusable.
 pub fn parse(n: &Node, ctx: &mut Ctx<'_>, user: UserArgs) -> Option<Script> {
-    ctx.need(n, 1)?;
+    // keepalived re-reads the raw line for scripts: an unterminated quote (whose word the plain
+    // tokenizer drops) is a config error there, only a line with no text at all is fatal.
+    if n.rest_text().is_empty() {
+        ctx.need(n, 1)?;
+    }
     let words = match super::lexer::tokenize_shell(n.rest_text()) {
         Ok(w) => w,
         Err(_) => {
-            ctx.error(n.pos(), format!("{}: unmatched quote in command", n.keyword()));
+            ctx.error(n.pos(), format!("{}: unmatched quote in command (missing terminating quote)", n.keyword()));
             return None;
         }
     };
