@@ -282,7 +282,7 @@ const GENERIC_BOOL: &[&str] = &[
 ];
 
 fn words(n: &Node) -> Vec<String> {
-    n.args().iter().map(|t| t.text.clone()).collect()
+    n.args().iter().map(|t| t.text.to_string()).collect()
 }
 
 /// Handle a root keyword if it is a global one.
@@ -353,7 +353,7 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
                 ctx.error(c.pos(), format!("Block notification_email has extra parameters {} ...", c.tokens[1].text));
             }
             for e in c.children() {
-                g.notification_email.extend(e.tokens.iter().map(|t| t.text.clone()));
+                g.notification_email.extend(e.tokens.iter().map(|t| t.text.to_string()));
             }
             return Kw::Block;
         }
@@ -468,7 +468,7 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
                 g.lvs_sync_daemon = Some(LvsSyncDaemon {
                     interface: i.to_string(),
                     instance,
-                    options: c.args().iter().skip(2).map(|t| t.text.clone()).collect(),
+                    options: c.args().iter().skip(2).map(|t| t.text.to_string()).collect(),
                     pos: c.pos().clone(),
                 });
             }

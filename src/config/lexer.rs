@@ -75,9 +75,12 @@ pub fn physical_lines(bytes: &[u8]) -> Vec<Physical> {
                 }
             }
             let text = String::from_utf8_lossy(c).into_owned();
-            let width = String::from_utf8_lossy(chunk).chars().count() as u32;
+            let split = raw.len() >= MAXBUF - 1;
             out.push(Physical { text, line: lineno, col, split: !first });
-            col = col.saturating_add(width);
+            if split {
+                // Only a split line needs the width (in characters) of its first pieces.
+                col = col.saturating_add(String::from_utf8_lossy(chunk).chars().count() as u32);
+            }
             first = false;
         }
     }
@@ -86,15 +89,20 @@ pub fn physical_lines(bytes: &[u8]) -> Vec<Physical> {
 
 /// A line with its comment removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decommented {
+pub struct Decommented<'a> {
     /// The text before the comment, `\#`/`\!` unescaped, trailing blanks removed.
-    pub text: String,
+    pub text: std::borrow::Cow<'a, str>,
     /// A double quote was left open (keepalived: "Unterminated quote").
     pub unterminated_quote: bool,
 }
 
 /// Remove a `#`/`!` comment (keepalived's `decomment()`).
-pub fn decomment(line: &str) -> Decommented {
+pub fn decomment(line: &str) -> Decommented<'_> {
+    // Most lines have no quote, comment or backslash: borrow them (this runs for every line).
+    if !line.bytes().any(|b| matches!(b, b'"' | b'#' | b'!' | b'\\')) {
+        let text = std::borrow::Cow::Borrowed(line.trim_end_matches(is_blank));
+        return Decommented { text, unterminated_quote: false };
+    }
     let mut text = String::with_capacity(line.len());
     let mut in_quote = false;
     let mut it = line.chars().peekable();
@@ -122,7 +130,7 @@ pub fn decomment(line: &str) -> Decommented {
     }
     let keep = text.trim_end_matches(is_blank).len();
     text.truncate(keep);
-    Decommented { text, unterminated_quote: in_quote }
+    Decommented { text: std::borrow::Cow::Owned(text), unterminated_quote: in_quote }
 }
 
 /// Byte offset of the first `{` or `}` outside double quotes (plain toggling, no escapes).
@@ -409,10 +417,19 @@ fn bare_word(i: &str) -> IResult<&str, &str> {
     take_while1(|c| !is_blank(c) && c != '"').parse(i)
 }
 
+/// One plain word borrowed from its line: byte offset, text (quotes removed), quoted or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<'a> {
+    pub offset: usize,
+    pub text: &'a str,
+    pub quoted: bool,
+}
+
 /// keepalived's `alloc_strvec`: blank-separated words; a `"` starts a word that runs to the next
-/// `"` (quotes removed, no escapes); a `"` inside a bare word starts a new word.
-pub fn tokenize_plain_checked(line: &str) -> PlainTokens {
-    let mut out = PlainTokens::default();
+/// `"` (quotes removed, no escapes); a `"` inside a bare word starts a new word. Calls `f` with
+/// each word, without allocating; returns the offset of a `"` that was never closed
+/// (keepalived: "Unmatched quote"; tokenizing stops there).
+pub fn plain_spans<'a>(line: &'a str, mut f: impl FnMut(Span<'a>)) -> Option<usize> {
     let mut input = line;
     loop {
         let skipped: IResult<&str, &str> = take_while(is_blank).parse(input);
@@ -421,23 +438,28 @@ pub fn tokenize_plain_checked(line: &str) -> PlainTokens {
             Err(_) => input,
         };
         if rest.is_empty() {
-            break;
+            return None;
         }
         let offset = line.len() - rest.len();
         let quoted = rest.starts_with('"');
         let parsed = if quoted { quoted_word(rest) } else { bare_word(rest) };
         match parsed {
-            Ok((next, word)) => {
-                out.tokens.push(RawToken { text: word.to_string(), offset, quoted });
+            Ok((next, text)) => {
+                f(Span { offset, text, quoted });
                 input = next;
             }
-            Err(_) => {
-                out.unmatched_quote = Some(offset);
-                break;
-            }
+            Err(_) => return Some(offset),
         }
     }
-    out
+}
+
+/// [`plain_spans`] collected into owned tokens.
+pub fn tokenize_plain_checked(line: &str) -> PlainTokens {
+    let mut tokens = Vec::new();
+    let unmatched_quote = plain_spans(line, |sp| {
+        tokens.push(RawToken { text: sp.text.to_string(), offset: sp.offset, quoted: sp.quoted })
+    });
+    PlainTokens { tokens, unmatched_quote }
 }
 
 /// [`tokenize_plain_checked`] without the error report.
@@ -569,7 +591,7 @@ mod tests {
     }
 
     fn dc(s: &str) -> String {
-        decomment(s).text
+        decomment(s).text.into_owned()
     }
 
     #[test]

@@ -350,8 +350,8 @@ impl<'a> Reader<'a> {
     /// Record a finished logical line, reporting keepalived's "Unmatched quote" and following
     /// `global_defs { include_check ... }`.
     fn emit(&mut self, text: &str, pos: Pos) {
-        let toks = lexer::tokenize_plain_checked(text);
-        if toks.unmatched_quote.is_some() {
+        // Only a line with a double quote can have an unmatched one (this runs for every line).
+        if text.contains('"') && lexer::tokenize_plain_checked(text).unmatched_quote.is_some() {
             self.diags.push(pos.clone(), Severity::Error, format!("Unmatched quote: '{text}'"));
         }
         match text {
@@ -367,12 +367,17 @@ impl<'a> Reader<'a> {
                 self.last_keyword = None;
             }
             _ => {
-                let kw = toks.tokens.first().map(|t| t.text.clone());
-                if kw.as_deref() == Some("include_check") && self.frames.len() == 1 && self.frames[0] == "global_defs" {
-                    let args: Vec<&str> = toks.tokens.iter().skip(1).map(|t| t.text.as_str()).collect();
+                let kw = first_word(text);
+                if kw == "include_check" && self.frames.len() == 1 && self.frames[0] == "global_defs" {
+                    let toks = lexer::tokenize_plain(text);
+                    let args: Vec<&str> = toks.iter().skip(1).map(|t| t.text.as_str()).collect();
                     self.set_include_check(&args, &pos);
                 }
-                self.last_keyword = kw;
+                // Only block-opening keywords matter (global_defs); reuse the buffer.
+                let mut last = self.last_keyword.take().unwrap_or_default();
+                last.clear();
+                last.push_str(kw);
+                self.last_keyword = Some(last);
             }
         }
         self.out.push(Line { pos, text: text.to_string() });
@@ -697,6 +702,13 @@ impl<'a> Reader<'a> {
 
 /// `_RANDOM`, `_RANDOM MIN` or `_RANDOM MIN MAX` (single spaces, non-negative decimals);
 /// defaults 0 and 32767.
+/// The first plain word of a logical line (token 0 of `tokenize_plain` for the keywords this
+/// layer looks at, which are never quoted), without tokenizing the whole line.
+fn first_word(text: &str) -> &str {
+    let t = text.trim_start_matches(lexer::is_blank);
+    &t[..t.find(lexer::is_blank).unwrap_or(t.len())]
+}
+
 fn random_args(name: &str) -> Option<(u64, u64)> {
     let args = name.strip_prefix("_RANDOM")?;
     if args.is_empty() {

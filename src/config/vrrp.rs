@@ -140,7 +140,7 @@ impl VrrpConfig {
 }
 
 fn words(n: &Node) -> Vec<String> {
-    n.args().iter().map(|t| t.text.clone()).collect()
+    n.args().iter().map(|t| t.text.to_string()).collect()
 }
 
 /// `weight W [reverse]` with W in [lo, hi]; reports out-of-range values.
@@ -507,7 +507,7 @@ fn parse_sync_group(n: &Node, ctx: &mut Ctx<'_>) -> Option<SyncGroup> {
             "group" => {
                 for m in c.children() {
                     for t in &m.tokens {
-                        g.members.push((t.text.clone(), t.pos.clone()));
+                        g.members.push((t.text.to_string(), t.pos.clone()));
                     }
                 }
                 return Kw::Block;

@@ -300,7 +300,7 @@ const ROUTE_OPTS_1: &[&str] = &[
 const ROUTE_FLAGS: &[&str] = &["onlink", "pervasive", "lock"];
 
 pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
-    let words: Vec<String> = n.tokens.iter().map(|t| t.text.clone()).collect();
+    let words: Vec<String> = n.tokens.iter().map(|t| t.text.to_string()).collect();
     let mut r = Route {
         pos: n.pos().clone(),
         words,
@@ -319,7 +319,7 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
     let mut i = 0;
     if let Some(t) = n.tokens.first() {
         if ROUTE_TYPES.contains(&t.text.as_str()) {
-            r.kind = Some(t.text.clone());
+            r.kind = Some(t.text.to_string());
             i = 1;
         }
     }
@@ -460,7 +460,7 @@ const RULE_OPTS_1: &[&str] = &[
 pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
     let mut r = Rule {
         pos: Some(n.pos().clone()),
-        words: n.tokens.iter().map(|t| t.text.clone()).collect(),
+        words: n.tokens.iter().map(|t| t.text.to_string()).collect(),
         ..Default::default()
     };
     let mut i = 0;

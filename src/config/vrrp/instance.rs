@@ -389,21 +389,21 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
                     return Kw::Leaf;
                 }
             }
-            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.clone()).collect(), c.pos().clone()));
+            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
         }
         "vmac_garp_intvl" => {
             ctx.warn(c.pos(), "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"");
-            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.clone()).collect(), c.pos().clone()));
+            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
         }
         "lvs_sync_daemon_interface" => {
             ctx.error(
                 c.pos(),
                 format!("({iname}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon"),
             );
-            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.clone()).collect(), c.pos().clone()));
+            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
         }
         "vmac_xmit_base" => v.vmac_xmit_base = true,
-        "use_ipvlan" => v.use_ipvlan = Some(c.args().iter().map(|t| t.text.clone()).collect()),
+        "use_ipvlan" => v.use_ipvlan = Some(c.args().iter().map(|t| t.text.to_string()).collect()),
         "native_ipv6" => v.native_ipv6 = true,
         "dont_track_primary" => v.dont_track_primary = true,
         "track_interface" => {
