@@ -134,9 +134,10 @@ struct Def {
 /// Work queued for the current file ahead of its next physical line.
 #[derive(Debug)]
 enum Item {
-    /// Text, where it came from, how many multi-line expansions produced it, and whether it is
-    /// already the result of parameter expansion (then step 5 is not repeated).
-    Text(String, Pos, u32, bool),
+    /// Text, where it came from, how many multi-line expansions produced it, and, if it is the
+    /// result of parameter expansion, the byte length of the line before (step 5 is then not
+    /// repeated).
+    Text(String, Pos, u32, Option<usize>),
     /// A generator assigning its variable before the line it repeats.
     Define(String, String),
 }
@@ -271,18 +272,18 @@ impl<'a> Reader<'a> {
                 );
             }
             if !p.text.is_empty() {
-                return Some(Item::Text(p.text, pos, 0, false));
+                return Some(Item::Text(p.text, pos, 0, None));
             }
         }
     }
 
     /// Steps 1-7 of the module doc for one piece of text.
-    fn process(&mut self, f: &mut FileCtx, raw: &str, pos: Pos, nest: u32, expanded: bool, depth: usize) {
+    fn process(&mut self, f: &mut FileCtx, raw: &str, pos: Pos, nest: u32, expanded: Option<usize>, depth: usize) {
         let dc = lexer::decomment(raw);
         if dc.unterminated_quote {
             self.diags.push(pos.clone(), Severity::Error, format!("Unterminated quote '{}'", dc.text.trim()));
         }
-        let (mut text, mut pos) = trim_start_pos(&dc.text, &pos);
+        let (text, mut pos) = trim_start_pos(&dc.text, &pos);
         if text.is_empty() {
             return;
         }
@@ -293,9 +294,33 @@ impl<'a> Reader<'a> {
             }
             let rest = c.rest.unwrap_or(text.len());
             pos = col_after(&pos, text, rest);
-            text = &text[rest..];
+            if let Some(before) = expanded {
+                // keepalived 2.2.7 bug, reproduced: on a line produced by expansion the prefix is
+                // removed with the length of the line *before* expansion, so only that many bytes
+                // move and the rest of the old text stays (`$C=@vm` / `$C bogus` reads
+                // `bogusogus`, with `@node1` it reads `boode1 bogus`).
+                let kept = &text[rest..];
+                let n = (before + 1).saturating_sub(rest);
+                if n > 0 && n <= kept.len() {
+                    let junk = format!("{}{}", kept.get(..n).unwrap_or(kept), text.get(n..).unwrap_or(""));
+                    return self.process_rest(f, &junk, pos, nest, expanded, depth);
+                }
+            }
+            return self.process_rest(f, &text[rest..], pos, nest, expanded, depth);
         }
+        self.process_rest(f, text, pos, nest, expanded, depth);
+    }
 
+    /// Steps 3-7, after decommenting and the conditional prefix.
+    fn process_rest(
+        &mut self,
+        f: &mut FileCtx,
+        text: &str,
+        pos: Pos,
+        nest: u32,
+        expanded: Option<usize>,
+        depth: usize,
+    ) {
         if let Some((name, value)) = lexer::definition(text) {
             self.define(f, name, value);
             return;
@@ -306,7 +331,7 @@ impl<'a> Reader<'a> {
             return;
         }
 
-        if !expanded {
+        if expanded.is_none() {
             let (new, extra) = self.expand(text, &f.dir, &pos);
             if !extra.is_empty() && nest >= MAX_EXPANSION_PASSES as u32 {
                 let msg = "multi-line parameter expansion does not terminate (a parameter refers to itself?)";
@@ -314,12 +339,12 @@ impl<'a> Reader<'a> {
                 return;
             }
             for line in extra.into_iter().rev() {
-                f.pending.push_front(Item::Text(line, pos.clone(), nest + 1, false));
+                f.pending.push_front(Item::Text(line, pos.clone(), nest + 1, None));
             }
             // The expanded line starts again from step 1, as keepalived rechecks it: it is
             // decommented again (`${_HASH}`), and may now be a conditional, definition or generator.
             if let Some(new) = new {
-                f.pending.push_front(Item::Text(new, pos, nest, true));
+                f.pending.push_front(Item::Text(new, pos, nest, Some(text.len())));
                 return;
             }
         }
@@ -336,13 +361,13 @@ impl<'a> Reader<'a> {
                 let rest = &text[1..];
                 if !lexer::trim_blanks(rest).is_empty() {
                     let p = pos.at_col(pos.col.saturating_add(1));
-                    f.pending.push_front(Item::Text(rest.to_string(), p, nest, false));
+                    f.pending.push_front(Item::Text(rest.to_string(), p, nest, None));
                 }
             }
             Some(i) => {
                 self.emit(text[..i].trim_end_matches(lexer::is_blank), pos.clone());
                 let p = col_after(&pos, &text, i);
-                f.pending.push_front(Item::Text(text[i..].to_string(), p, nest, false));
+                f.pending.push_front(Item::Text(text[i..].to_string(), p, nest, None));
             }
         }
     }
@@ -500,7 +525,7 @@ impl<'a> Reader<'a> {
             for (var, val) in spec.vars.iter().zip(row) {
                 items.push(Item::Define(var.clone(), val));
             }
-            items.push(Item::Text(rest.to_string(), rest_pos.clone(), nest, false));
+            items.push(Item::Text(rest.to_string(), rest_pos.clone(), nest, None));
         }
         for item in items.into_iter().rev() {
             f.pending.push_front(item);
@@ -560,7 +585,19 @@ impl<'a> Reader<'a> {
                 }
             };
             let value = if name.is_empty() { None } else { self.lookup(name, dir) };
+            let dollar = text.len() - rest.len() + i;
             match value {
+                // keepalived 2.2.7 bug, reproduced for identical results: `${_RANDOM MIN MAX}`
+                // followed by text keeps only the first following character, then resumes the
+                // original line just past the written number (`r${_RANDOM 1 1}.conf` becomes
+                // `r1._RANDOM 1 1}.conf`).
+                Some(def) if name.starts_with("_RANDOM ") && !tail.is_empty() => {
+                    let v = def.lines.first().map(String::as_str).unwrap_or("");
+                    out.push_str(v);
+                    out.extend(tail.chars().next());
+                    rest = text.get(dollar + v.len() + 1..).unwrap_or("");
+                    changed = true;
+                }
                 Some(def) if !def.multiline => {
                     out.push_str(def.lines.first().map(String::as_str).unwrap_or(""));
                     rest = tail;
@@ -948,8 +985,11 @@ mod tests {
 
     #[test]
     fn expanded_line_is_processed_again() {
-        // measured: $C=@vm / $C bogus gives 'bogus' (keepalived garbles it to 'bogusogus')
-        assert_eq!(lines("$C=@node1\n$C bogus\n$D=@other\n$D hidden\n"), ["bogus"]);
+        // measured (-i node1): '$C bogus' reads 'boode1 bogus', '$C bogus_long_enough' reads
+        // 'bogus_long_enoong_enough'; clean when expansion did not lengthen the line
+        assert_eq!(lines("$C=@node1\n$C bogus\n$D=@other\n$D hidden\n"), ["boode1 bogus"]);
+        assert_eq!(lines("$C=@node1\n$C bogus_long_enough\n"), ["bogus_long_enoong_enough"]);
+        assert_eq!(lines("$C=@node1\n$CCCCCCC bogus\n$CCCCCCC=@node1\n$CCCCCCC bogus\n"), ["$CCCCCCC bogus", "bogus"]);
         assert_eq!(lines("$C=~SEQ(I,1,2)\n$C b$I\n"), ["b1", "b2"]);
         assert_eq!(lines("$D=$Y=5\n$D\nf$Y\n"), ["f5"]);
     }
@@ -1002,6 +1042,8 @@ mod tests {
         assert_eq!(lines("i${_INSTANCE} $_INSTANCE"), ["inode1 node1"]);
         assert_eq!(lines("$_HASH=zz\nf${_HASH}\n"), ["fzz"]);
         assert_eq!(lines("r${_RANDOM 5 5}"), ["r5"]);
+        // measured: keepalived garbles the rest of the line after ${_RANDOM MIN MAX}
+        assert_eq!(lines("r${_RANDOM 1 1}.conf"), ["r1._RANDOM 1 1", "}", ".conf"]);
         let r: u64 = lines("${_RANDOM 7 9}")[0].parse().unwrap();
         assert!((7..=9).contains(&r));
         let r: u64 = lines("${_RANDOM}")[0].parse().unwrap();
