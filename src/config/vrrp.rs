@@ -133,7 +133,8 @@ pub struct VrrpConfig {
 impl VrrpConfig {
     /// Every notify script (instances and sync groups), for the script-security pass.
     pub fn notify_scripts_mut(&mut self) -> impl Iterator<Item = &mut Script> {
-        let inst = self.instances.iter_mut().filter(|i| !i.removed).flat_map(|i| i.notify.scripts_mut());
+        // Dropped instances included: keepalived checks their scripts before dropping them.
+        let inst = self.instances.iter_mut().flat_map(|i| i.notify.scripts_mut());
         let groups = self.sync_groups.iter_mut().filter(|g| !g.removed).flat_map(|g| g.notify.scripts_mut());
         inst.chain(groups)
     }

@@ -352,16 +352,7 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         }
         let known = matches!(
             w,
-            "src"
-                | "via"
-                | "dev"
-                | "oif"
-                | "table"
-                | "metric"
-                | "priority"
-                | "preference"
-                | "scope"
-                | "protocol"
+            "src" | "via" | "dev" | "oif" | "table" | "metric" | "priority" | "preference" | "scope" | "protocol"
         ) || ROUTE_OPTS_1.contains(&w);
         if !known {
             ctx.error(&t.pos, format!("Unknown route option '{w}' - ignoring route"));
