@@ -277,22 +277,24 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     for s in [&mut cfg.global.startup_script, &mut cfg.global.shutdown_script].into_iter().flatten() {
         check(s, Kind::Notify, "", ctx);
     }
-    for f in [&mut cfg.global.notify_fifo, &mut cfg.global.vrrp_notify_fifo, &mut cfg.global.lvs_notify_fifo] {
-        if let Some(s) = &mut f.script {
+    // keepalived checks the VRRP side's scripts only when it would run a VRRP process: when at
+    // least one vrrp_instance block was read (even one later dropped).
+    if !cfg.vrrp.instances.is_empty() {
+        for f in [&mut cfg.global.notify_fifo, &mut cfg.global.vrrp_notify_fifo] {
+            if let Some(s) = &mut f.script {
+                check(s, Kind::Notify, "", ctx);
+            }
+        }
+        for vs in cfg.vrrp.scripts.iter_mut().filter(|vs| !vs.removed) {
+            if let Some(s) = &mut vs.script {
+                check(s, Kind::Track, &vs.name, ctx);
+            }
+        }
+        for s in cfg.vrrp.notify_scripts_mut() {
             check(s, Kind::Notify, "", ctx);
         }
     }
-    for vs in cfg.vrrp.scripts.iter_mut() {
-        if vs.removed {
-            continue;
-        }
-        if let Some(s) = &mut vs.script {
-            check(s, Kind::Track, &vs.name, ctx);
-        }
-    }
-    for s in cfg.vrrp.notify_scripts_mut() {
-        check(s, Kind::Notify, "", ctx);
-    }
+    // lvs_notify_fifo_script belongs to the checker process: the LVS side includes it.
     for s in cfg.lvs.scripts_mut() {
         check(s, Kind::Notify, "", ctx);
     }

@@ -93,9 +93,9 @@ pub fn find_script(cmd: &str) -> Option<PathBuf> {
     path.split(':').filter(|d| !d.is_empty()).find_map(|d| regular_file(&Path::new(d).join(cmd)))
 }
 
+/// keepalived only needs the path to exist (a directory counts as found).
 fn regular_file(p: &Path) -> Option<PathBuf> {
-    let c = std::fs::canonicalize(p).ok()?;
-    std::fs::metadata(&c).ok().filter(|m| m.is_file()).map(|_| c)
+    std::fs::canonicalize(p).ok()
 }
 
 /// Why a script file is unsafe to run as `uid`: it or a directory above it can be changed by

@@ -133,7 +133,8 @@ pub struct VrrpConfig {
 impl VrrpConfig {
     /// Every notify script (instances and sync groups), for the script-security pass.
     pub fn notify_scripts_mut(&mut self) -> impl Iterator<Item = &mut Script> {
-        let inst = self.instances.iter_mut().filter(|i| !i.removed).flat_map(|i| i.notify.scripts_mut());
+        // Dropped instances included: keepalived checks their scripts before dropping them.
+        let inst = self.instances.iter_mut().flat_map(|i| i.notify.scripts_mut());
         let groups = self.sync_groups.iter_mut().filter(|g| !g.removed).flat_map(|g| g.notify.scripts_mut());
         inst.chain(groups)
     }
@@ -146,7 +147,14 @@ fn words(n: &Node) -> Vec<String> {
 /// `weight W [reverse]` with W in [lo, hi]; reports out-of-range values.
 fn weight(ctx: &mut Ctx<'_>, c: &Node, what: &str, lo: i64, hi: i64) -> Option<(i32, bool)> {
     let s = ctx.need(c, 1)?;
-    let rev = c.arg_str(2) == Some("reverse");
+    let rev = match c.arg(2) {
+        None => false,
+        Some(t) if t.text == "reverse" => true,
+        Some(t) => {
+            ctx.error(&t.pos, format!("{what} unknown weight option {}", t.text));
+            return None;
+        }
+    };
     match s.parse::<i64>() {
         Ok(w) if (lo..=hi).contains(&w) => Some((w as i32, rev)),
         _ => {
@@ -330,14 +338,21 @@ fn parse_vrrp_script(n: &Node, ctx: &mut Ctx<'_>) -> Option<VrrpScript> {
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
             "script" => s.script = script::parse(c, ctx, UserArgs::NotAllowed),
-            "interval" => {
-                if let Some(d) = ctx.timer(c, 1, 0.000001, 4294.0) {
-                    s.interval = d;
-                }
-            }
-            "timeout" => {
-                if let Some(d) = ctx.timer(c, 1, 0.000001, 4294.0) {
-                    s.timeout = Some(d);
+            "interval" | "timeout" => {
+                // Whole seconds; 0 is corrected to 1 with an error.
+                if let Some(x) = ctx.uint(c, 1, 0, 4294) {
+                    if x == 0 {
+                        ctx.error(
+                            c.pos(),
+                            format!("({name}): vrrp script {} must be greater than 0, setting to 1", c.keyword()),
+                        );
+                    }
+                    let d = Duration::from_secs(x.max(1));
+                    if c.keyword() == "interval" {
+                        s.interval = d;
+                    } else {
+                        s.timeout = Some(d);
+                    }
                 }
             }
             "weight" => {
@@ -400,16 +415,30 @@ fn parse_track_process(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackProcess> {
     };
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
-            "process" => match super::lexer::tokenize_shell(c.rest_text()) {
-                Ok(w) if !w.is_empty() => p.process = w,
-                _ => ctx.error(c.pos(), format!("track process {name}: invalid process specification")),
-            },
-            "param_match" => match ctx.need(c, 1) {
+            "process" => {
+                ctx.need(c, 1);
+                if !p.process.is_empty() {
+                    ctx.error(
+                        c.pos(),
+                        format!("Process already set for track process {name} - ignoring {}", c.rest_text()),
+                    );
+                    return Kw::Leaf;
+                }
+                match super::lexer::tokenize_shell(c.rest_text()) {
+                    Ok(w) if !w.is_empty() => p.process = w,
+                    _ => ctx.error(c.pos(), format!("track process {name}: invalid process specification")),
+                }
+            }
+            "param_match" => match c.arg_str(1) {
                 Some(m @ ("initial" | "partial")) => p.param_match = Some(m.to_string()),
                 Some(m) => ctx.error(&c.tokens[1].pos, format!("Invalid param_match type {m} (initial|partial)")),
                 None => {}
             },
             "weight" => {
+                if c.args().is_empty() {
+                    ctx.error(c.pos(), format!("No weight specified for track process {name} - ignoring"));
+                    return Kw::Leaf;
+                }
                 if let Some((w, r)) = weight(ctx, c, &format!("track process {name}"), -254, 254) {
                     p.weight = w;
                     p.weight_reverse = r;
@@ -425,9 +454,9 @@ fn parse_track_process(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackProcess> {
                     p.quorum_max = Some(x as u32);
                 }
             }
-            "fork_delay" => p.fork_delay = ctx.timer(c, 1, 0.0, 65535.0),
-            "terminate_delay" => p.terminate_delay = ctx.timer(c, 1, 0.0, 65535.0),
-            "delay" => p.delay = ctx.timer(c, 1, 0.0, 65535.0),
+            "fork_delay" => p.fork_delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.fork_delay),
+            "terminate_delay" => p.terminate_delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.terminate_delay),
+            "delay" => p.delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.delay),
             "full_command" => p.full_command = true,
             _ => return Kw::Unknown,
         }
@@ -453,8 +482,18 @@ fn parse_track_file(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackFile> {
     };
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
-            "file" => f.file = ctx.need(c, 1).map(str::to_string),
+            "file" => match (c.arg_str(1), &f.file) {
+                (None, _) => ctx.error(c.pos(), format!("No file specified for track file {name}")),
+                (Some(x), Some(_)) => {
+                    ctx.error(c.pos(), format!("File already set for track file {name} - ignoring {x}"))
+                }
+                (Some(x), None) => f.file = Some(x.to_string()),
+            },
             "weight" => {
+                if c.args().is_empty() {
+                    ctx.error(c.pos(), format!("No weight specified for track file {name} - ignoring"));
+                    return Kw::Leaf;
+                }
                 if let Some((w, r)) = weight(ctx, c, &format!("track file {name}"), -254, 254) {
                     f.weight = w;
                     f.weight_reverse = r;
@@ -467,6 +506,12 @@ fn parse_track_file(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackFile> {
                     if t.text == "overwrite" {
                         overwrite = true;
                     } else if let Ok(x) = t.text.parse::<i64>() {
+                        if !(-254..=254).contains(&x) {
+                            ctx.error(
+                                &t.pos,
+                                format!("Track file {name} init value {x} is outside sensible range [-254, 254]"),
+                            );
+                        }
                         val = x;
                     } else {
                         ctx.error(&t.pos, format!("track file {name}: invalid init_file value '{}'", t.text));

@@ -30,7 +30,6 @@ pub struct IpAddress {
     pub no_track: bool,
     pub use_vmac: bool,
     pub preferred_lft: Option<String>,
-    pub track_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,13 +145,11 @@ pub fn parse_ip_address(n: &Node, ctx: &mut Ctx<'_>) -> Option<IpAddress> {
         no_track: false,
         use_vmac: false,
         preferred_lft: None,
-        track_group: None,
     };
     let mut i = 1;
     while let Some(t) = n.tokens.get(i) {
         let w = t.text.as_str();
-        let takes_arg =
-            matches!(w, "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft" | "track_group");
+        let takes_arg = matches!(w, "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft");
         let arg = if takes_arg {
             match n.tokens.get(i + 1) {
                 Some(a) => Some(a),
@@ -166,18 +163,46 @@ pub fn parse_ip_address(n: &Node, ctx: &mut Ctx<'_>) -> Option<IpAddress> {
         };
         let a = arg.map(|a| a.text.as_str()).unwrap_or("");
         match w {
-            "brd" | "broadcast" => ip.brd = Some(a.to_string()),
+            "brd" | "broadcast" => {
+                if addr.is_ipv6() {
+                    ctx.error(&t.pos, format!("Cannot assign a broadcast to the IPv6 address {addr} - skipping VIP"));
+                    return None;
+                }
+                if a == "+" || a == "-" {
+                    let len = prefix.unwrap_or(32);
+                    if len >= 31 {
+                        ctx.error(&t.pos, format!("Address prefix length {len} too long for broadcast"));
+                    } else {
+                        ip.brd = Some(a.to_string());
+                    }
+                } else if a.parse::<std::net::Ipv4Addr>().is_ok() {
+                    ip.brd = Some(a.to_string());
+                } else {
+                    ctx.error(&t.pos, format!("VRRP is trying to assign invalid broadcast {a}. skipping VIP..."));
+                    return None;
+                }
+            }
             "dev" => {
                 check_dev(ctx, &t.pos, a, &format!("ip address {}", first.text));
                 ip.dev = Some(a.to_string());
+            }
+            "scope" if addr.is_ipv6() && a != "global" => {
+                ctx.error(&t.pos, format!("Cannot specify scope for IPv6 addresses ({}) - ignoring scope", first.text))
+            }
+            "label" if addr.is_ipv6() => {
+                ctx.error(&t.pos, format!("Cannot specify label for IPv6 addresses ({}) - ignoring label", first.text))
             }
             "scope" => match Scope::parse(a) {
                 Some(s) => ip.scope = s,
                 None => ctx.error(&t.pos, format!("Invalid scope '{a}' specified for {} - ignoring", first.text)),
             },
             "label" => ip.label = Some(a.to_string()),
-            "peer" => match parse_prefix(a) {
-                Ok((p, l)) if p.is_ipv4() == addr.is_ipv4() => ip.peer = Some((p, l)),
+            "peer" => match a.parse::<IpAddr>() {
+                Ok(_) if prefix.is_some() => ctx.error(
+                    &t.pos,
+                    format!("Cannot specify address prefix when specifying peer address - ignoring ({})", first.text),
+                ),
+                Ok(p) if p.is_ipv4() == addr.is_ipv4() => ip.peer = Some((p, None)),
                 _ => ctx.error(&t.pos, format!("Invalid peer address {a} for {} - ignoring", first.text)),
             },
             "preferred_lft" => {
@@ -187,7 +212,6 @@ pub fn parse_ip_address(n: &Node, ctx: &mut Ctx<'_>) -> Option<IpAddress> {
                     ctx.error(&t.pos, format!("Invalid preferred_lft '{a}' for {} - ignoring", first.text));
                 }
             }
-            "track_group" => ip.track_group = Some(a.to_string()),
             "home" => ip.home = true,
             "-nodad" => ip.nodad = true,
             "mngtmpaddr" => ip.mngtmpaddr = true,
@@ -563,17 +587,17 @@ mod tests {
 
     #[test]
     fn vip_grammar() {
-        let (a, m) = ip("192.168.1.1/24 brd + dev lo scope link label lo:1 peer 10.0.0.1/32 home -nodad no_track");
+        let (a, m) = ip("192.168.1.1/24 brd + dev lo scope link label lo:1 home -nodad no_track");
         assert!(m.is_empty(), "{m:?}");
         let a = a.unwrap();
         assert_eq!(a.prefix, 24);
         assert_eq!(a.dev.as_deref(), Some("lo"));
         assert_eq!(a.scope, Scope::Link);
         assert!(a.home && a.nodad && a.no_track);
-        assert_eq!(
-            a.to_string(),
-            "192.168.1.1/24 brd + dev lo scope link label lo:1 peer 10.0.0.1/32 home -nodad no_track"
-        );
+        assert_eq!(a.to_string(), "192.168.1.1/24 brd + dev lo scope link label lo:1 home -nodad no_track");
+        let (a, m) = ip("192.168.1.1 peer 10.0.0.1");
+        assert!(m.is_empty(), "{m:?}");
+        assert_eq!(a.unwrap().to_string(), "192.168.1.1 scope global peer 10.0.0.1");
         let (a, _) = ip("10.0.0.1");
         assert_eq!(a.unwrap().to_string(), "10.0.0.1 scope global");
         let (a, _) = ip("2001:db8::1/64");
@@ -592,6 +616,14 @@ mod tests {
             ("10.1.1.2 dev", "requires a value", true),
             ("10.1.1.2 peer fe80::1", "Invalid peer", true),
             ("10.1.1.2 preferred_lft x", "Invalid preferred_lft", true),
+            ("10.1.1.2 brd +", "too long for broadcast", true),
+            ("10.1.1.2/24 brd x", "invalid broadcast x", false),
+            ("fe80::1 brd 10.0.0.255", "IPv6 address", false),
+            ("fe80::1 scope link", "Cannot specify scope for IPv6", true),
+            ("fe80::1 label x", "Cannot specify label for IPv6", true),
+            ("10.1.1.2/24 peer 10.1.1.3", "Cannot specify address prefix when specifying peer", true),
+            ("10.1.1.2 peer 10.1.1.3/24", "Invalid peer address", true),
+            ("10.1.1.2 track_group x", "Unknown configuration entry 'track_group'", true),
         ] {
             let (a, m) = ip(t);
             assert_eq!(a.is_some(), usable, "{t}");

@@ -370,32 +370,58 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
                 v.interface_pos = Some(c.tokens[1].pos.clone());
             }
         }
-        "vrf" => v.vrf = ctx.need(c, 1).map(str::to_string),
-        "use_vmac" => {
-            v.use_vmac = Some(Vmac { name: c.arg_str(1).map(str::to_string), mac: c.arg_str(2).map(str::to_string) })
-        }
-        "use_vmac_addr" | "track_src_ip" | "old_unicast_checksum" | "garp_extra_if" | "linkbeat_use_polling" => {
-            if kw == "linkbeat_use_polling" {
-                ctx.warn(
-                    c.pos(),
-                    format!(
-                        "({iname}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"
-                    ),
-                );
+        "vrf" => {
+            if let Some(x) = ctx.need(c, 1) {
+                v.vrf = Some(x.to_string());
             }
-            if kw == "old_unicast_checksum" {
-                if let Some(m) = c.arg_str(1).filter(|m| *m != "never") {
-                    ctx.error(&c.tokens[1].pos, format!("({iname}) Unknown old_unicast_chksum mode {m} - ignoring"));
-                    return Kw::Leaf;
+        }
+        "use_vmac" => {
+            let name = c.arg_str(1).map(str::to_string);
+            if let Some(n) = &name {
+                if n.len() > 15 || n.contains(|ch: char| ch == '/' || ch.is_whitespace()) {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("VMAC interface name '{n}' too long or invalid characters - ignoring"),
+                    );
                 }
+            }
+            v.use_vmac = Some(Vmac { name, mac: c.arg_str(2).map(str::to_string) })
+        }
+        "use_vmac_addr" | "track_src_ip" => {
+            v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
+        }
+        "old_unicast_checksum" => {
+            v.unicast_keyword = true;
+            if let Some(m) = c.arg_str(1).filter(|m| *m != "never") {
+                ctx.error(&c.tokens[1].pos, format!("({iname}) Unknown old_unicast_chksum mode {m} - ignoring"));
+                return Kw::Leaf;
             }
             v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
         }
+        "garp_extra_if" => {
+            let i = if c.arg_str(1) == Some("all") { 2 } else { 1 };
+            match c.arg_str(i) {
+                None => ctx.error(c.pos(), format!("({iname}): garp_extra_if specified without time - ignoring")),
+                Some(t) if super::super::tree::parse_uint(t).is_none() => {
+                    ctx.error(&c.tokens[i].pos, format!("({iname}): garp_extra_if '{t}' invalid - ignoring"))
+                }
+                Some(_) => v.other.push((
+                    kw.to_string(),
+                    c.args().iter().map(|t| t.text.to_string()).collect(),
+                    c.pos().clone(),
+                )),
+            }
+        }
+        "linkbeat_use_polling" => ctx.error(
+            c.pos(),
+            format!("({iname}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"),
+        ),
         "vmac_garp_intvl" => {
-            ctx.warn(c.pos(), "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"");
+            ctx.error(c.pos(), "Keyword \"vmac_garp_intvl\" is deprecated - please use \"garp_extra_if\"");
             v.other.push((kw.to_string(), c.args().iter().map(|t| t.text.to_string()).collect(), c.pos().clone()));
         }
         "lvs_sync_daemon_interface" => {
+            ctx.need(c, 1);
             ctx.error(
                 c.pos(),
                 format!("({iname}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon"),
@@ -446,7 +472,10 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
                 v.version = Some(x as u8);
             }
         }
-        "check_unicast_src" => v.check_unicast_src = true,
+        "check_unicast_src" => {
+            v.unicast_keyword = true;
+            v.check_unicast_src = true;
+        }
         "unicast_peer" => {
             v.unicast_keyword = true;
             for p in c.children() {
@@ -497,7 +526,11 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
             let Some(s) = ctx.need(c, 1) else { return Kw::Leaf };
             match super::super::tree::parse_uint(s).filter(|x| *x <= u64::from(u32::MAX)) {
                 Some(x) => {
-                    let r = Some(x as u32);
+                    let mut r = Some(x as u32);
+                    if x == 0 && kw != "garp_lower_prio_repeat" {
+                        ctx.error(&c.tokens[1].pos, format!("({iname}): {kw} must be greater than 0, setting to 1"));
+                        r = Some(1);
+                    }
                     match kw {
                         "garp_master_repeat" => v.garp.master_repeat = r,
                         "garp_lower_prio_repeat" => v.garp.lower_prio_repeat = r,
@@ -619,8 +652,17 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
                 ),
             }
         }
-        "debug" => v.debug = Some(c.arg_str(1).and_then(super::super::tree::parse_uint).unwrap_or(0) as u32),
-        "kernel_rx_buf_size" => v.kernel_rx_buf_size = ctx.uint(c, 1, 0, u64::from(u32::MAX)),
+        "debug" => {
+            let Some(s) = ctx.need(c, 1) else { return Kw::Leaf };
+            match super::super::tree::parse_uint(s) {
+                Some(x) if x <= 4 => v.debug = Some(x as u32),
+                _ => ctx.error(&c.tokens[1].pos, format!("({iname}) Debug value '{s}' not valid; must be between 0-4")),
+            }
+        }
+        "kernel_rx_buf_size" => match c.arg_str(1).and_then(super::super::tree::parse_uint) {
+            Some(x) => v.kernel_rx_buf_size = Some(x),
+            None => ctx.error(c.pos(), format!("({iname}) invalid kernel_rx_buf_size specified")),
+        },
         "notify_master" => v.notify.master = script::parse(c, ctx, UserArgs::Allowed),
         "notify_backup" => v.notify.backup = script::parse(c, ctx, UserArgs::Allowed),
         "notify_fault" => v.notify.fault = script::parse(c, ctx, UserArgs::Allowed),
@@ -772,6 +814,26 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     }
     if v.vips.is_empty() {
         ctx.error(&pos, format!("({name}) No VIP specified; at least one is sensible"));
+    }
+    if v.native_ipv6 && !ipv6 {
+        ctx.error(&pos, format!("({name}) Cannot specify native_ipv6 with IPv4 addresses"));
+        v.native_ipv6 = false;
+    }
+    if v.vmac_xmit_base && v.use_vmac.is_none() {
+        ctx.error(&pos, format!("({name}) vmac_xmit_base is only valid with a vmac"));
+        v.vmac_xmit_base = false;
+    }
+    if let Some(args) = &v.use_ipvlan {
+        let has_addr = args.iter().any(|a| addr::parse_prefix(a).is_ok());
+        if !ipv6 && !has_addr {
+            ctx.error(
+                &pos,
+                format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"),
+            );
+        }
+    }
+    if v.vrf.is_some() && v.interface.is_some() {
+        ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
     }
     // Defaults from globals.
     let gp = &g.garp;
