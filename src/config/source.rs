@@ -74,7 +74,9 @@ const MAX_INCLUDE_DEPTH: usize = 32;
 /// Expansion passes per line: keepalived loops for ever on `$A=${B}` / `$B=${A}`; we stop.
 const MAX_EXPANSION_PASSES: usize = 64;
 /// Longest expanded line we build (keepalived truncates at MAXBUF; we allow more, then stop).
-const MAX_EXPANDED_LEN: usize = 64 * lexer::MAXBUF;
+const MAX_EXPANDED_LEN: usize = 16 * lexer::MAXBUF;
+/// Most lines one reference to multi-line values may add.
+const MAX_EXPANDED_LINES: usize = 4096;
 /// Total pieces of text processed per config, so that self-referencing multi-line parameters and
 /// nested generators cannot run for ever (keepalived's own 65024-instance example is ~1M).
 const MAX_WORK: usize = 4 << 20;
@@ -332,7 +334,9 @@ impl<'a> Reader<'a> {
         }
 
         if expanded.is_none() {
-            let (new, extra) = self.expand(text, &f.dir, &pos);
+            let Some((new, extra)) = self.expand(text, &f.dir, &pos) else {
+                return;
+            };
             if !extra.is_empty() && nest >= MAX_EXPANSION_PASSES as u32 {
                 let msg = "multi-line parameter expansion does not terminate (a parameter refers to itself?)";
                 self.diags.push(pos.clone(), Severity::Error, msg);
@@ -494,7 +498,7 @@ impl<'a> Reader<'a> {
         let rows = spec.and_then(|mut s| {
             for row in s.values.iter_mut() {
                 for v in row.iter_mut() {
-                    if let (Some(e), _) = self.expand(v, &f.dir, pos) {
+                    if let Some((Some(e), _)) = self.expand(v, &f.dir, pos) {
                         *v = e;
                     }
                 }
@@ -535,21 +539,22 @@ impl<'a> Reader<'a> {
     /// Expand `${NAME}` anywhere and `$NAME` followed by a blank or the end, recursively.
     /// Returns the new first line (None if nothing changed) and the extra lines that multi-line
     /// values add after it. Undefined names stay as written.
-    fn expand(&mut self, text: &str, dir: &Path, pos: &Pos) -> (Option<String>, Vec<String>) {
+    /// `None` when the expansion does not terminate (reported; the caller drops the line).
+    fn expand(&mut self, text: &str, dir: &Path, pos: &Pos) -> Option<(Option<String>, Vec<String>)> {
         if !text.contains('$') {
-            return (None, Vec::new());
+            return Some((None, Vec::new()));
         }
         let mut cur = text.to_string();
         let mut extra: Vec<String> = Vec::new();
         let mut changed = false;
         for pass in 0.. {
-            if pass == MAX_EXPANSION_PASSES || cur.len() > MAX_EXPANDED_LEN {
+            if pass == MAX_EXPANSION_PASSES || cur.len() > MAX_EXPANDED_LEN || extra.len() > MAX_EXPANDED_LINES {
                 self.diags.push(
                     pos.clone(),
                     Severity::Error,
-                    "parameter expansion does not terminate (a parameter refers to itself?)",
+                    "parameter expansion does not terminate (a parameter refers to itself?) - line ignored",
                 );
-                break;
+                return None;
             }
             match self.expand_once(&cur, dir) {
                 Some((next, more)) => {
@@ -563,7 +568,7 @@ impl<'a> Reader<'a> {
                 None => break,
             }
         }
-        (changed.then_some(cur), extra)
+        Some((changed.then_some(cur), extra))
     }
 
     fn expand_once(&mut self, text: &str, dir: &Path) -> Option<(String, Vec<String>)> {
@@ -968,7 +973,11 @@ mod tests {
 
     #[test]
     fn self_reference_terminates_with_an_error() {
-        for t in ["$X=$X\n$X\n", "$X=${X}a\n$X\n", "$X=${Y}\n$Y=${X}\n$X\n", "$X=a\\\n$X\nb\n$X\n"] {
+        // the last one (found by fuzzing) split each partial expansion at its braces, and every
+        // piece expanded again
+        for t in
+            ["$X=$X\n$X\n", "$X=${X}a\n$X\n", "$X=${Y}\n$Y=${X}\n$X\n", "$X=a\\\n$X\nb\n$X\n", "$F=x}y $F\n${F} }\n"]
+        {
             let (_, d) = read(t);
             assert_eq!(d.exit_code(), 5, "{t}");
         }

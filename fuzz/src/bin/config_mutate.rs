@@ -1,10 +1,11 @@
 //! libFuzzer-free fallback fuzzer: a seeded mutation loop over the config corpus for N seconds.
 //! Usage: config_mutate SECONDS CORPUS_DIR... [--seed N]
 //! A panicking input is written to artifacts/crash-<hash> and the process exits 1; an input that
-//! takes longer than 10 s is written to artifacts/slow-<hash>.
+//! runs longer than 10 s is written to artifacts/hang-<hash> and the process exits 2.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Fragments that exercise the reader's special syntax.
@@ -148,19 +149,32 @@ fn main() {
     let mut rng = Rng(seed | 1);
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut runs: u64 = 0;
+    // A watchdog saves an input that runs for more than 10 s (a hang) and stops the process.
+    let current: Arc<Mutex<(Vec<u8>, Instant)>> = Arc::new(Mutex::new((Vec::new(), Instant::now())));
+    let watched = current.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Ok(cur) = watched.lock() else { return };
+            if cur.1.elapsed() > Duration::from_secs(10) {
+                let p = save("hang", &cur.0);
+                eprintln!("input running for {:?} saved to {}", cur.1.elapsed(), p.display());
+                std::process::exit(2);
+            }
+        }
+    });
     while Instant::now() < deadline {
         let base = &corpus[rng.below(corpus.len())];
         let input = mutate(&mut rng, base, &corpus);
         let t0 = Instant::now();
+        if let Ok(mut cur) = current.lock() {
+            *cur = (input.clone(), t0);
+        }
         let ok = std::panic::catch_unwind(|| keepalived_fuzz::check(&input)).is_ok();
         if !ok {
             let p = save("crash", &input);
             eprintln!("crash after {runs} runs (seed {seed}): input saved to {}", p.display());
             std::process::exit(1);
-        }
-        if t0.elapsed() > Duration::from_secs(10) {
-            let p = save("slow", &input);
-            eprintln!("slow input ({:?}) saved to {}", t0.elapsed(), p.display());
         }
         runs += 1;
         // Grow the corpus with some mutants so that mutations compound.
