@@ -1,0 +1,487 @@
+//! The VRRP side of the daemon: one tokio task per instance drives `fsm::Instance` with timers
+//! from `next_deadline()` and executes its actions (adverts, VIPs, GARP bursts, notifies).
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use log::{debug, error, info, warn};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::addr::{Netlink, Vip};
+use super::fsm::{self, Action, Event, State};
+use super::garp::{GarpSocket, Pacing};
+use super::socket::{self, VrrpSocket4};
+use super::validate::{self, Expect, Reject, RxStats};
+use super::wire::vrrp::{self as vw, Addresses, Body, ChecksumMode, Repr};
+use crate::config::Config;
+use crate::config::global::GlobalDefs;
+use crate::config::script::Script;
+use crate::config::vrrp::{AuthType, InitialState, VrrpInstance};
+
+/// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
+/// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
+/// instance it only waits for `stop`.
+pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bool, stop: F) -> Result<()> {
+    let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
+    if !enabled || instances.is_empty() {
+        return stop.await;
+    }
+    let nl = match Netlink::open() {
+        Ok(n) => Arc::new(n),
+        Err(e) => {
+            error!("VRRP: cannot open the rtnetlink socket: {e}");
+            return stop.await;
+        }
+    };
+    let (tx, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for inst in instances {
+        match Runner::new(inst, &cfg.global, nl.clone()) {
+            Ok(r) => tasks.push(tokio::spawn(r.run(rx.clone()))),
+            Err(e) => error!("({}) cannot start: {e:#}", inst.name),
+        }
+    }
+    let r = stop.await;
+    let _ = tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    r
+}
+
+/// Everything one instance needs at run time, derived from the config once.
+struct Runner {
+    name: String,
+    ifname: String,
+    fsm: fsm::Instance,
+    sock: VrrpSocket4,
+    garp: Option<Arc<GarpSocket>>,
+    nl: Arc<Netlink>,
+    expect: Expect,
+    src: Ipv4Addr,
+    group: Ipv4Addr,
+    peers: Vec<Ipv4Addr>,
+    ttl: u8,
+    version: vw::Version,
+    auth: vw::Auth,
+    adver_int: Duration,
+    vips: Vec<Vip>,
+    pacing: Pacing,
+    old_unicast: bool,
+    stats: RxStats,
+    notify: NotifyScripts,
+    nopreempt: bool,
+    preempt_delay: bool,
+    /// No "Entering BACKUP STATE" has been logged yet (the first says "(init)").
+    first_backup: bool,
+}
+
+#[derive(Clone, Default)]
+struct NotifyScripts {
+    master: Option<Script>,
+    backup: Option<Script>,
+    fault: Option<Script>,
+    stop: Option<Script>,
+    generic: Option<Script>,
+}
+
+/// The fsm parameters of an instance (timers, preemption, election source).
+pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
+    let version = if inst.version() == 3 { fsm::Version::V3 } else { fsm::Version::V2 };
+    let mut p = fsm::Params::new(version, inst.priority, inst.advert_int, src);
+    p.initial_master = inst.state == InitialState::Master;
+    p.nopreempt = inst.nopreempt && !p.initial_master;
+    p.preempt_delay = (!inst.preempt_delay.is_zero() && !p.initial_master).then_some(inst.preempt_delay);
+    p.down_timer_adverts = inst.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts).max(1);
+    p.lower_prio_no_advert = inst.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert);
+    p.higher_prio_send_advert = inst.higher_prio_send_advert.unwrap_or(g.vrrp_higher_prio_send_advert);
+    p.garp_master_delay = inst.garp.master_delay.unwrap_or(g.garp.master_delay);
+    let refresh = inst.garp.master_refresh.unwrap_or(g.garp.master_refresh);
+    p.garp_master_refresh = (!refresh.is_zero()).then_some(refresh);
+    p
+}
+
+enum Wake {
+    Timer,
+    Packet(usize),
+    RecvError(std::io::Error),
+    Stop,
+}
+
+impl Runner {
+    fn new(inst: &VrrpInstance, g: &GlobalDefs, nl: Arc<Netlink>) -> Result<Runner> {
+        let ifname = inst.interface.clone().ok_or_else(|| anyhow!("no interface"))?;
+        let vrid = inst.vrid.ok_or_else(|| anyhow!("no virtual_router_id"))?;
+        if inst.ipv6 == Some(true) {
+            bail!("IPv6 instances are not supported yet");
+        }
+        let ifindex = socket::ifindex(&ifname).with_context(|| format!("interface {ifname}"))?;
+        let src = match inst.unicast_src_ip.or(inst.mcast_src_ip) {
+            Some(IpAddr::V4(a)) => a,
+            Some(IpAddr::V6(a)) => bail!("IPv6 source {a} on an IPv4 instance"),
+            None => socket::if_primary_v4(&ifname)
+                .with_context(|| format!("no IPv4 address on {ifname} to send adverts from"))?,
+        };
+        let group = match inst.mcast_dst_ip {
+            Some(IpAddr::V4(a)) => a,
+            _ => g.vrrp_mcast_group4,
+        };
+        let peers: Vec<Ipv4Addr> = inst
+            .unicast_peers
+            .iter()
+            .filter_map(|p| match p.addr {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let unicast = !peers.is_empty();
+        let sock = VrrpSocket4::open(&ifname, (!unicast).then_some(group))
+            .with_context(|| format!("VRRP socket on {ifname}"))?;
+        let garp = match socket::if_mac(&ifname).and_then(|mac| GarpSocket::open(ifindex, mac)) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                warn!("({}) no gratuitous ARP socket on {ifname}: {e}", inst.name);
+                None
+            }
+        };
+        let mut vips = Vec::new();
+        for a in &inst.vips {
+            let dev = a.dev.clone().unwrap_or_else(|| ifname.clone());
+            let idx = if dev == ifname {
+                ifindex
+            } else {
+                socket::ifindex(&dev).with_context(|| format!("VIP device {dev}"))?
+            };
+            vips.push(Vip::from_config(a, &dev, idx));
+        }
+        let version = if inst.version() == 3 { vw::Version::V3 } else { vw::Version::V2 };
+        let auth = match &inst.auth {
+            Some(a) if version == vw::Version::V2 && a.kind == Some(AuthType::Pass) => {
+                vw::Auth::pass(a.pass.as_deref().unwrap_or_default())
+            }
+            Some(a) if version == vw::Version::V2 && a.kind == Some(AuthType::Ah) => {
+                warn!("({}) auth_type AH is not supported: sending without authentication", inst.name);
+                vw::Auth::NONE
+            }
+            _ => vw::Auth::NONE,
+        };
+        let vip4: Vec<Ipv4Addr> = vips
+            .iter()
+            .filter_map(|v| match v.addr {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let adver_secs = inst.advert_int.as_secs().clamp(1, 255) as u8;
+        let expect = Expect {
+            version,
+            vrid,
+            auth: (auth.auth_type != vw::AuthType::NoAuth).then_some(auth),
+            adver_int_secs: adver_secs,
+            vips: vip4,
+            unicast,
+            group,
+            our_src: src,
+            skip_check_adv_addr: inst.skip_check_adv_addr || g.vrrp_skip_check_adv_addr,
+        };
+        let p = params(inst, g, IpAddr::V4(src));
+        let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
+        let n = &inst.notify;
+        Ok(Runner {
+            name: inst.name.clone(),
+            ifname,
+            nopreempt: p.nopreempt,
+            preempt_delay: p.preempt_delay.is_some(),
+            fsm: fsm::Instance::new(p),
+            sock,
+            garp,
+            nl,
+            expect,
+            src,
+            group,
+            peers,
+            ttl: if unicast { inst.unicast_ttl.unwrap_or(vw_ttl()) } else { vw_ttl() },
+            version,
+            auth,
+            adver_int: inst.advert_int,
+            vips,
+            pacing: Pacing { repeat, garp_interval: g.garp.interval, gna_interval: g.garp.gna_interval },
+            old_unicast: false,
+            stats: RxStats::default(),
+            notify: NotifyScripts {
+                master: n.master.clone(),
+                backup: n.backup.clone(),
+                fault: n.fault.clone(),
+                stop: n.stop.clone(),
+                generic: n.generic.clone(),
+            },
+            first_backup: true,
+        })
+    }
+
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let acts = self.fsm.handle(Instant::now(), Event::Start);
+        self.exec(acts).await;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let deadline = self.fsm.next_deadline();
+            let wake = tokio::select! {
+                _ = sleep_until_opt(deadline) => Wake::Timer,
+                r = self.sock.recv(&mut buf) => match r {
+                    Ok(n) => Wake::Packet(n),
+                    Err(e) => Wake::RecvError(e),
+                },
+                _ = stop.changed() => Wake::Stop,
+            };
+            match wake {
+                Wake::Timer => {
+                    let was = self.fsm.state();
+                    let acts = self.fsm.handle(Instant::now(), Event::Timer);
+                    if was == State::Backup && self.fsm.state() == State::Master {
+                        info!("({}) Receive advertisement timeout", self.name);
+                    }
+                    self.exec(acts).await;
+                }
+                Wake::Packet(n) => {
+                    let pkt = buf.get(..n).unwrap_or(&[]).to_vec();
+                    self.on_packet(&pkt).await;
+                }
+                Wake::RecvError(e) => {
+                    warn!("({}) receive error: {e}", self.name);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Wake::Stop => break,
+            }
+        }
+        let acts = self.fsm.handle(Instant::now(), Event::Stop);
+        self.exec(acts).await;
+        let rejected: u64 =
+            self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
+        if rejected > 0 {
+            info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+    }
+
+    async fn on_packet(&mut self, pkt: &[u8]) {
+        let a = match validate::check_v4(pkt, &self.expect) {
+            Ok(a) => a,
+            Err(r) => {
+                let src = validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+                let first = self.stats.record(&r, src);
+                match r {
+                    Reject::Own | Reject::OtherVrid(_) => {}
+                    _ if first => info!(
+                        "({}) {} (from {src}; further ones are counted, not logged)",
+                        self.name,
+                        r.message(self.expect.vrid)
+                    ),
+                    _ => debug!("({}) {} (from {src})", self.name, r.message(self.expect.vrid)),
+                }
+                return;
+            }
+        };
+        if a.old_unicast_checksum && !self.old_unicast {
+            self.old_unicast = true;
+            info!("({}) Setting unicast VRRPv3 checksum to old version", self.name);
+        }
+        let ours = self.fsm.priority();
+        let was = self.fsm.state();
+        match was {
+            State::Backup if a.priority == 0 => info!("({}) Backup received priority 0 advertisement", self.name),
+            State::Backup if a.priority < ours && !self.nopreempt && !self.preempt_delay => {
+                info!("({}) received lower priority ({}) advert from {} - discarding", self.name, a.priority, a.src)
+            }
+            _ => {}
+        }
+        let ev = Event::Advert(fsm::Advert { src: IpAddr::V4(a.src), priority: a.priority, interval: a.interval });
+        let acts = self.fsm.handle(Instant::now(), ev);
+        if was == State::Master && self.fsm.state() == State::Backup {
+            info!(
+                "({}) Master received advert from {} with higher priority {}, ours {}",
+                self.name, a.src, a.priority, ours
+            );
+        }
+        self.exec(acts).await;
+    }
+
+    async fn exec(&mut self, acts: Vec<Action>) {
+        // keepalived announces MASTER before it sets the VIPs and sends GARPs.
+        if acts.contains(&Action::Notify(State::Master)) {
+            info!("({}) Entering MASTER STATE", self.name);
+        }
+        for a in acts {
+            match a {
+                Action::SendAdvert { priority } => {
+                    if priority == 0 {
+                        debug!("({}) sent 0 priority", self.name);
+                    }
+                    self.send_advert(priority);
+                }
+                Action::AddAddresses => {
+                    info!("({}) setting VIPs.", self.name);
+                    for v in &self.vips {
+                        if let Err(e) = self.nl.add(v) {
+                            error!("({}) cannot add {}/{} on {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                        }
+                    }
+                }
+                Action::RemoveAddresses => {
+                    info!("({}) removing VIPs.", self.name);
+                    for v in &self.vips {
+                        if let Err(e) = self.nl.del(v) {
+                            error!("({}) cannot remove {}/{} from {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                        }
+                    }
+                }
+                Action::SendGarp => self.send_garps(),
+                Action::Notify(s) => self.notify(s),
+                Action::ForcingElection { from, priority } => info!(
+                    "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
+                    self.name,
+                    self.fsm.priority()
+                ),
+            }
+        }
+    }
+
+    fn advert(&self, priority: u8) -> Repr {
+        let addrs: Vec<Ipv4Addr> = self.expect.vips.clone();
+        let body = match self.version {
+            vw::Version::V3 => {
+                let cs = (self.adver_int.as_millis() / 10).clamp(1, u128::from(vw::MAX_ADVER_INT_MAX)) as u16;
+                Body::V3 { max_adver_int: cs, addrs: Addresses::V4(addrs) }
+            }
+            _ => Body::V2 { adver_int: self.expect.adver_int_secs, auth: self.auth, addrs },
+        };
+        Repr { vrid: self.expect.vrid, priority, body }
+    }
+
+    fn send_advert(&self, priority: u8) {
+        let repr = self.advert(priority);
+        let dsts: Vec<Ipv4Addr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
+        for dst in dsts {
+            let mode = match self.version {
+                vw::Version::V3 if self.old_unicast && dst != self.group => {
+                    ChecksumMode::old_unicast(self.src, self.group)
+                }
+                vw::Version::V3 => ChecksumMode::Ipv4PseudoHeader { src: self.src, dst },
+                _ => ChecksumMode::MessageOnly,
+            };
+            let r = repr
+                .to_ipv4_datagram(self.src, dst, self.ttl, &mode)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|d| self.sock.send(&d, dst));
+            if let Err(e) = r {
+                warn!("({}) cannot send advert to {dst}: {e}", self.name);
+            }
+        }
+    }
+
+    fn send_garps(&self) {
+        let Some(g) = self.garp.clone() else { return };
+        let addrs: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
+        for a in &addrs {
+            info!("({}) Sending/queueing gratuitous ARPs on {} for {a}", self.name, self.ifname);
+        }
+        let pacing = self.pacing;
+        tokio::spawn(async move { g.burst(&addrs, pacing).await });
+    }
+
+    fn notify(&mut self, s: State) {
+        let (script, word) = match s {
+            State::Master => (self.notify.master.clone(), "MASTER"),
+            State::Backup => {
+                let init = if self.first_backup { " (init)" } else { "" };
+                self.first_backup = false;
+                info!("({}) Entering BACKUP STATE{init}", self.name);
+                (self.notify.backup.clone(), "BACKUP")
+            }
+            State::Fault => {
+                info!("({}) Entering FAULT STATE", self.name);
+                (self.notify.fault.clone(), "FAULT")
+            }
+            State::Stopped => (self.notify.stop.clone(), "STOP"),
+            State::Init => return,
+        };
+        if let Some(sc) = script {
+            spawn_script(&sc, &[]);
+        }
+        if let Some(sc) = self.notify.generic.clone() {
+            let prio = self.fsm.priority().to_string();
+            spawn_script(&sc, &["INSTANCE", &self.name, word, &prio]);
+        }
+    }
+}
+
+fn vw_ttl() -> u8 {
+    super::wire::ipv4::VRRP_TTL
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs a notify script without waiting for it (keepalived runs them asynchronously); a
+/// reaper task collects its exit status.
+fn spawn_script(s: &Script, extra: &[&str]) {
+    if s.disabled {
+        return;
+    }
+    let Some(prog) = s.argv.first() else { return };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(s.argv.iter().skip(1)).args(extra);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    if let Some(uid) = s.uid {
+        cmd.uid(uid);
+    }
+    if let Some(gid) = s.gid {
+        cmd.gid(gid);
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+        Err(e) => warn!("cannot run notify script {}: {e}", s.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_master_disables_nopreempt_and_delay() {
+        let mut i = test_instance();
+        i.nopreempt = true;
+        i.preempt_delay = Duration::from_secs(2);
+        let g = GlobalDefs::default();
+        let p = params(&i, &g, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(p.nopreempt);
+        assert_eq!(p.preempt_delay, Some(Duration::from_secs(2)));
+        i.state = InitialState::Master;
+        let p = params(&i, &g, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(!p.nopreempt);
+        assert_eq!(p.preempt_delay, None);
+        assert_eq!(p.garp_master_delay, Duration::from_secs(5));
+        assert_eq!(p.garp_master_refresh, None);
+    }
+
+    fn test_instance() -> VrrpInstance {
+        let text = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n priority 100\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+        let dir = std::env::temp_dir().join(format!("vrrp-rt-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let f = dir.join("k.conf");
+        std::fs::write(&f, text).unwrap();
+        let (cfg, _) = crate::config::load(&f, &crate::config::SourceOptions::default());
+        cfg.vrrp.instances.into_iter().next().unwrap()
+    }
+}
