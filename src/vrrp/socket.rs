@@ -90,7 +90,7 @@ impl VrrpSocket4 {
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|fd| (&*fd.get_ref()).read(buf)) {
+            match guard.try_io(|fd| fd.get_ref().read(buf)) {
                 Ok(r) => return r,
                 Err(_would_block) => continue,
             }

@@ -1,0 +1,345 @@
+//! VRRP interop with keepalived 2.2.7 in network namespaces: our daemon and the real one on one
+//! bridge, in both roles, VRRPv2 (PASS auth, 1 s) and VRRPv3 (0.1 s).
+//!
+//! Each test builds its own lab (tests/netns/lab.sh: a bridge namespace plus one namespace per
+//! node, names unique per test) and tears it down on drop, even when an assertion fails.
+//! Skipped with a "SKIPPED:" line when not root, without `ip netns`, or without
+//! /usr/sbin/keepalived (unless KARD_REQUIRE_ORACLE=1, then that fails).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const ORACLE: &str = "/usr/sbin/keepalived";
+const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
+const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/lab.sh");
+
+fn skip_reason() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root".into());
+    }
+    let ok = Command::new("ip").args(["netns", "list"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !ok.is_ok_and(|s| s.success()) {
+        return Some("`ip netns` unavailable".into());
+    }
+    if !Path::new(ORACLE).exists() {
+        if std::env::var("KARD_REQUIRE_ORACLE").as_deref() == Ok("1") {
+            panic!("{ORACLE} is absent and KARD_REQUIRE_ORACLE=1");
+        }
+        return Some(format!("{ORACLE} absent"));
+    }
+    None
+}
+
+macro_rules! skip_unless_lab {
+    () => {
+        if let Some(why) = skip_reason() {
+            println!("SKIPPED: vrrp_netns: {why}");
+            return;
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Impl {
+    Ours,
+    Keepalived,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Ours => "ours",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+}
+
+/// Namespaces `{prefix}-br`, `{prefix}-1..n`; removed on drop.
+struct Lab {
+    prefix: String,
+    n: usize,
+    dir: PathBuf,
+    net: u8,
+}
+
+impl Lab {
+    fn new(tag: &str, net: u8, n: usize) -> Lab {
+        let prefix = format!("kv{}{tag}", std::process::id() % 100_000);
+        let dir = std::env::temp_dir().join(format!("vrrp-netns-{prefix}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Leftovers of an earlier crashed run with the same name.
+        let _ = Command::new("sh").args([LAB, "down", &prefix, &n.to_string()]).status();
+        let lab = Lab { prefix, n, dir, net };
+        let st = Command::new("sh").args([LAB, "up", &lab.prefix, &net.to_string(), &n.to_string()]).status().unwrap();
+        assert!(st.success(), "lab setup failed");
+        lab
+    }
+
+    fn ns(&self, i: usize) -> String {
+        format!("{}-{i}", self.prefix)
+    }
+
+    fn vip(&self) -> String {
+        format!("10.77.{}.100", self.net)
+    }
+
+    fn has_vip(&self, i: usize) -> bool {
+        let out = Command::new("ip").args(["-n", &self.ns(i), "-o", "addr", "show", "dev", "eth0"]).output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {}/", self.vip())))
+    }
+
+    /// Kills every process in node `i`'s namespace (a crash of the whole node's daemons).
+    fn kill_all(&self, i: usize) {
+        let out = Command::new("ip").args(["netns", "pids", &self.ns(i)]).output().unwrap();
+        let pids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+        // One kill(1) for all, so keepalived's VRRP child is not told first by its dying parent.
+        let _ = Command::new("kill").arg("-9").args(&pids).status();
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("sh").args([LAB, "down", &self.prefix, &self.n.to_string()]).status();
+    }
+}
+
+struct Conf {
+    version: u8,
+    advert: &'static str,
+    priority: u8,
+    nopreempt: bool,
+}
+
+fn config(lab: &Lab, c: &Conf) -> String {
+    let auth = if c.version == 2 {
+        "    authentication {\n        auth_type PASS\n        auth_pass s3cret!!\n    }\n"
+    } else {
+        ""
+    };
+    let nopreempt = if c.nopreempt { "    nopreempt\n" } else { "" };
+    format!(
+        "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {p}\n    advert_int {a}\n{nopreempt}{auth}    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
+        v = c.version,
+        p = c.priority,
+        a = c.advert,
+        vip = lab.vip(),
+    )
+}
+
+struct Node {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(lab: &Lab, i: usize, which: Impl, c: &Conf) -> Node {
+        let tag = format!("{i}-{}", which.name());
+        let conf = lab.dir.join(format!("{tag}.conf"));
+        std::fs::write(&conf, config(lab, c)).unwrap();
+        let log = lab.dir.join(format!("{tag}.log"));
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let bin = if which == Impl::Ours { OURS } else { ORACLE };
+        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
+        for s in ["main", "vrrp", "check"] {
+            // A killed run leaves them, and keepalived then refuses to start.
+            let _ = std::fs::remove_file(pid(s));
+        }
+        let child = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(i), bin, "-n", "-l", "-P", "-f"])
+            .arg(&conf)
+            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Node { child, log }
+    }
+
+    fn term(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` every 10 ms; the time it took, or None after `limit`.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return Some(t0.elapsed());
+        }
+        sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Samples for `d` that exactly node `master` holds the VIP; panics on a dual master.
+fn assert_single_master(lab: &Lab, master: usize, other: usize, d: Duration, what: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        let (m, o) = (lab.has_vip(master), lab.has_vip(other));
+        assert!(!(m && o), "{what}: dual master at {:?}", t0.elapsed());
+        assert!(m && !o, "{what}: node {master} lost the VIP (other has it: {o}) at {:?}", t0.elapsed());
+        sleep(Duration::from_millis(25));
+    }
+}
+
+struct Timings {
+    label: String,
+    converge: Duration,
+    failover_kill: Duration,
+    preempt: Duration,
+    failover_term: Duration,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+/// (a)/(b), (c), (d) for one pairing: node 1 runs `hi` at priority 150, node 2 runs `lo` at 100.
+fn pair_scenario(tag: &str, net: u8, version: u8, advert: &'static str, hi: Impl, lo: Impl) -> Timings {
+    let adv = Duration::from_secs_f64(advert.parse().unwrap());
+    // Master_Down of the priority-100 backup and the skew, as keepalived computes them.
+    let skew = if version == 2 { Duration::from_micros(609_375) } else { adv.mul_f64(156.0 / 256.0) };
+    let down = adv * 3 + skew;
+    let margin = if version == 2 { Duration::from_millis(600) } else { Duration::from_millis(350) };
+    let label = format!("v{version} adv {advert}s: master={} backup={}", hi.name(), lo.name());
+    let lab = Lab::new(tag, net, 2);
+    let hc = Conf { version, advert, priority: 150, nopreempt: false };
+    let lc = Conf { version, advert, priority: 100, nopreempt: false };
+    let t0 = Instant::now();
+    let mut n1 = Node::start(&lab, 1, hi, &hc);
+    let n2 = Node::start(&lab, 2, lo, &lc);
+    // (a)/(b): the higher priority ends up master; nobody else holds the VIP.
+    let limit = down * 3 + Duration::from_secs(2);
+    let conv = wait_for(limit, || lab.has_vip(1) && !lab.has_vip(2));
+    let converge = conv.unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    // Let a possible transient double master (both timers racing) settle, then sample.
+    sleep(adv * 2);
+    assert_single_master(&lab, 1, 2, adv * 4, &label);
+    let _ = t0;
+
+    // (c): every process of the master killed: the backup takes over within Master_Down.
+    lab.kill_all(1);
+    let t = Instant::now();
+    let got = wait_for(down + Duration::from_secs(3), || lab.has_vip(2));
+    let failover_kill = got.unwrap_or_else(|| panic!("{label}: backup never took over after kill -9\n{}", n2.log()));
+    assert!(
+        failover_kill <= down + margin,
+        "{label}: failover after kill took {failover_kill:?}, Master_Down {down:?}"
+    );
+    let _ = t;
+    drop(n1);
+
+    // The higher priority returns: it waits a full Master_Down (discarding lower adverts), then
+    // preempts; the old master yields.
+    n1 = Node::start(&lab, 1, hi, &hc);
+    let got = wait_for(down * 2 + Duration::from_secs(3), || lab.has_vip(1) && !lab.has_vip(2));
+    let preempt = got.unwrap_or_else(|| panic!("{label}: no preemption on return\n{}\n{}", n1.log(), n2.log()));
+    sleep(adv);
+    assert_single_master(&lab, 1, 2, adv * 2, &label);
+
+    // (d): SIGTERM on the master: priority-0 advert, the backup takes over after its skew.
+    n1.term();
+    let got = wait_for(down + Duration::from_secs(3), || lab.has_vip(2));
+    let failover_term = got.unwrap_or_else(|| panic!("{label}: no takeover after SIGTERM\n{}", n2.log()));
+    assert!(failover_term <= skew + margin, "{label}: graceful handover took {failover_term:?}, skew {skew:?}");
+    let _ = n1.child.wait();
+    assert!(!lab.has_vip(1), "{label}: the stopped master kept the VIP");
+    // Neither side rejected the other's adverts (ours or keepalived's wording).
+    for (n, log) in [(1, n1.log()), (2, n2.log())] {
+        for bad in ["invalid", "mismatch", "unexpected", "not present", "further ones are counted"] {
+            assert!(!log.contains(bad), "{label}: node {n} rejected adverts ({bad}):\n{log}");
+        }
+    }
+    drop(n2);
+    Timings { label, converge, failover_kill, preempt, failover_term }
+}
+
+fn print_table(title: &str, rows: &[Timings]) {
+    println!("== {title}");
+    println!("{:<48} {:>10} {:>14} {:>10} {:>14}", "pairing", "converge", "kill->backup", "preempt", "TERM->backup");
+    for r in rows {
+        println!(
+            "{:<48} {:>10} {:>14} {:>10} {:>14}",
+            r.label,
+            secs(r.converge),
+            secs(r.failover_kill),
+            secs(r.preempt),
+            secs(r.failover_term)
+        );
+    }
+}
+
+#[test]
+fn v2_pass_1s_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("a", 11, 2, "1", Impl::Ours, Impl::Keepalived),
+        pair_scenario("b", 12, 2, "1", Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("VRRPv2 PASS advert_int 1", &rows);
+}
+
+/// The same scenario with one implementation on both sides, as the reference for the table.
+#[test]
+fn v2_pass_1s_same_impl() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("i", 19, 2, "1", Impl::Keepalived, Impl::Keepalived),
+        pair_scenario("j", 20, 2, "1", Impl::Ours, Impl::Ours),
+    ];
+    print_table("VRRPv2 PASS advert_int 1 (same implementation)", &rows);
+}
+
+#[test]
+fn v3_100ms_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("c", 13, 3, "0.1", Impl::Ours, Impl::Keepalived),
+        pair_scenario("d", 14, 3, "0.1", Impl::Keepalived, Impl::Ours),
+        pair_scenario("e", 15, 3, "0.1", Impl::Keepalived, Impl::Keepalived),
+        pair_scenario("f", 16, 3, "0.1", Impl::Ours, Impl::Ours),
+    ];
+    print_table("VRRPv3 advert_int 0.1", &rows);
+}
+
+/// (e): both nodes `state BACKUP` + nopreempt: a higher priority that returns does not take
+/// over from the running lower-priority master.
+fn nopreempt_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("nopreempt: running master={} (100), returning={} (150)", lo.name(), hi.name());
+    let lo_node = Node::start(&lab, 2, lo, &Conf { version: 2, advert: "1", priority: 100, nopreempt: true });
+    let got = wait_for(Duration::from_secs(8), || lab.has_vip(2));
+    got.unwrap_or_else(|| panic!("{label}: lone node never became master\n{}", lo_node.log()));
+    let hi_node = Node::start(&lab, 1, hi, &Conf { version: 2, advert: "1", priority: 150, nopreempt: true });
+    // Longer than the Master_Down (3.41 s) after which it would preempt without nopreempt.
+    assert_single_master(&lab, 2, 1, Duration::from_secs(6), &label);
+    drop(hi_node);
+    drop(lo_node);
+    println!("{label}: master kept for 6 s");
+}
+
+#[test]
+fn nopreempt_keeps_master() {
+    skip_unless_lab!();
+    nopreempt_scenario("g", 17, Impl::Ours, Impl::Keepalived);
+    nopreempt_scenario("h", 18, Impl::Keepalived, Impl::Ours);
+}
