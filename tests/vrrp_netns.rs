@@ -112,15 +112,33 @@ struct Conf {
     advert: &'static str,
     priority: u8,
     nopreempt: bool,
+    /// unicast_src_ip (own eth0 address) and unicast_peer (the other node of a pair).
+    unicast: bool,
+    /// Extra lines inside the instance block.
+    extra: String,
 }
 
-fn config(lab: &Lab, c: &Conf) -> String {
+impl Conf {
+    fn new(version: u8, advert: &'static str, priority: u8) -> Conf {
+        Conf { version, advert, priority, nopreempt: false, unicast: false, extra: String::new() }
+    }
+}
+
+fn config(lab: &Lab, i: usize, c: &Conf) -> String {
     let auth = if c.version == 2 {
         "    authentication {\n        auth_type PASS\n        auth_pass s3cret!!\n    }\n"
     } else {
         ""
     };
-    let nopreempt = if c.nopreempt { "    nopreempt\n" } else { "" };
+    let mut nopreempt = if c.nopreempt { "    nopreempt\n".to_string() } else { String::new() };
+    if c.unicast {
+        let other = if i == 1 { 2 } else { 1 };
+        nopreempt.push_str(&format!(
+            "    unicast_src_ip 10.77.{n}.{i}\n    unicast_peer {{\n        10.77.{n}.{other}\n    }}\n",
+            n = lab.net
+        ));
+    }
+    nopreempt.push_str(&c.extra);
     format!(
         "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
@@ -141,7 +159,7 @@ impl Node {
     fn start(lab: &Lab, i: usize, which: Impl, c: &Conf) -> Node {
         let tag = format!("{i}-{}", which.name());
         let conf = lab.dir.join(format!("{tag}.conf"));
-        std::fs::write(&conf, config(lab, c)).unwrap();
+        std::fs::write(&conf, config(lab, i, c)).unwrap();
         let log = lab.dir.join(format!("{tag}.log"));
         let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
         let bin = if which == Impl::Ours { OURS } else { ORACLE };
@@ -215,15 +233,28 @@ fn secs(d: Duration) -> String {
 
 /// (a)/(b), (c), (d) for one pairing: node 1 runs `hi` at priority 150, node 2 runs `lo` at 100.
 fn pair_scenario(tag: &str, net: u8, version: u8, advert: &'static str, hi: Impl, lo: Impl) -> Timings {
+    pair_scenario_with(tag, net, version, advert, false, hi, lo)
+}
+
+fn pair_scenario_with(
+    tag: &str,
+    net: u8,
+    version: u8,
+    advert: &'static str,
+    unicast: bool,
+    hi: Impl,
+    lo: Impl,
+) -> Timings {
     let adv = Duration::from_secs_f64(advert.parse().unwrap());
     // Master_Down of the priority-100 backup and the skew, as keepalived computes them.
     let skew = if version == 2 { Duration::from_micros(609_375) } else { adv.mul_f64(156.0 / 256.0) };
     let down = adv * 3 + skew;
     let margin = if version == 2 { Duration::from_millis(600) } else { Duration::from_millis(350) };
-    let label = format!("v{version} adv {advert}s: master={} backup={}", hi.name(), lo.name());
+    let mode = if unicast { " unicast" } else { "" };
+    let label = format!("v{version}{mode} adv {advert}s: master={} backup={}", hi.name(), lo.name());
     let lab = Lab::new(tag, net, 2);
-    let hc = Conf { version, advert, priority: 150, nopreempt: false };
-    let lc = Conf { version, advert, priority: 100, nopreempt: false };
+    let hc = Conf { unicast, ..Conf::new(version, advert, 150) };
+    let lc = Conf { unicast, ..Conf::new(version, advert, 100) };
     let t0 = Instant::now();
     let mut n1 = Node::start(&lab, 1, hi, &hc);
     let n2 = Node::start(&lab, 2, lo, &lc);
@@ -326,10 +357,10 @@ fn v3_100ms_both_roles() {
 fn nopreempt_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) {
     let lab = Lab::new(tag, net, 2);
     let label = format!("nopreempt: running master={} (100), returning={} (150)", lo.name(), hi.name());
-    let lo_node = Node::start(&lab, 2, lo, &Conf { version: 2, advert: "1", priority: 100, nopreempt: true });
+    let lo_node = Node::start(&lab, 2, lo, &Conf { nopreempt: true, ..Conf::new(2, "1", 100) });
     let got = wait_for(Duration::from_secs(8), || lab.has_vip(2));
     got.unwrap_or_else(|| panic!("{label}: lone node never became master\n{}", lo_node.log()));
-    let hi_node = Node::start(&lab, 1, hi, &Conf { version: 2, advert: "1", priority: 150, nopreempt: true });
+    let hi_node = Node::start(&lab, 1, hi, &Conf { nopreempt: true, ..Conf::new(2, "1", 150) });
     // Longer than the Master_Down (3.41 s) after which it would preempt without nopreempt.
     assert_single_master(&lab, 2, 1, Duration::from_secs(6), &label);
     drop(hi_node);
@@ -342,4 +373,57 @@ fn nopreempt_keeps_master() {
     skip_unless_lab!();
     nopreempt_scenario("g", 17, Impl::Ours, Impl::Keepalived);
     nopreempt_scenario("h", 18, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn unicast_v3_100ms_and_v2_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario_with("k", 21, 3, "0.1", true, Impl::Ours, Impl::Keepalived),
+        pair_scenario_with("l", 22, 3, "0.1", true, Impl::Keepalived, Impl::Ours),
+        pair_scenario_with("m", 23, 2, "1", true, Impl::Ours, Impl::Keepalived),
+        pair_scenario_with("n", 24, 2, "1", true, Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("unicast (unicast_src_ip / unicast_peer)", &rows);
+}
+
+/// Notify scripts: each implementation alone goes BACKUP -> MASTER -> (SIGTERM) STOP; the
+/// script calls (notify_STATE with its own args, generic notify with
+/// `INSTANCE name STATE prio` appended) must be the same set.
+fn notify_calls(tag: &str, net: u8, which: Impl) -> Vec<String> {
+    let lab = Lab::new(tag, net, 1);
+    let script = lab.dir.join("n.sh");
+    let out = lab.dir.join("calls");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display())).unwrap();
+    let _ = Command::new("chmod").args(["755", &script.display().to_string()]).status();
+    let s = script.display();
+    let extra = format!(
+        "    notify_master \"{s} master x\"\n    notify_backup \"{s} backup\"\n    notify_stop \"{s} stop\"\n    \
+         notify {s}\n"
+    );
+    let mut n = Node::start(&lab, 1, which, &Conf { extra, ..Conf::new(3, "0.1", 100) });
+    wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
+    sleep(Duration::from_millis(300));
+    n.term();
+    let _ = n.child.wait();
+    let mut calls = Vec::new();
+    wait_for(Duration::from_secs(3), || {
+        calls = std::fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        calls.len() >= 6
+    });
+    sleep(Duration::from_millis(200));
+    calls = std::fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+    calls.sort();
+    calls
+}
+
+#[test]
+fn notify_scripts_match_keepalived() {
+    skip_unless_lab!();
+    let ka = notify_calls("o", 25, Impl::Keepalived);
+    let ours = notify_calls("p", 26, Impl::Ours);
+    println!("keepalived notify calls: {ka:?}");
+    println!("our notify calls:        {ours:?}");
+    assert!(ka.iter().any(|l| l == "INSTANCE VI_1 MASTER 100"), "oracle ran no generic notify: {ka:?}");
+    assert_eq!(ours, ka);
 }
