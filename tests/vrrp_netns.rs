@@ -116,11 +116,13 @@ struct Conf {
     unicast: bool,
     /// Extra lines inside the instance block.
     extra: String,
+    /// Extra top-level blocks (vrrp_script).
+    top: String,
 }
 
 impl Conf {
     fn new(version: u8, advert: &'static str, priority: u8) -> Conf {
-        Conf { version, advert, priority, nopreempt: false, unicast: false, extra: String::new() }
+        Conf { version, advert, priority, nopreempt: false, unicast: false, extra: String::new(), top: String::new() }
     }
 }
 
@@ -140,13 +142,14 @@ fn config(lab: &Lab, i: usize, c: &Conf) -> String {
     }
     nopreempt.push_str(&c.extra);
     format!(
-        "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n\
+        "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n{top}\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
          priority {p}\n    advert_int {a}\n{nopreempt}{auth}    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
         v = c.version,
         p = c.priority,
         a = c.advert,
         vip = lab.vip(),
+        top = c.top,
     )
 }
 
@@ -426,4 +429,46 @@ fn notify_scripts_match_keepalived() {
     println!("our notify calls:        {ours:?}");
     assert!(ka.iter().any(|l| l == "INSTANCE VI_1 MASTER 100"), "oracle ran no generic notify: {ka:?}");
     assert_eq!(ours, ka);
+}
+
+/// track_script: the master (150) tracks a script with weight -60; when it fails the master
+/// advertises 90 and the backup (100) takes over; when it recovers the master preempts back.
+fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("track_script: master={} backup={}", hi.name(), lo.name());
+    let flag = lab.dir.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let chk = lab.dir.join("chk.sh");
+    std::fs::write(&chk, format!("#!/bin/sh\n[ -e {} ]\n", flag.display())).unwrap();
+    let _ = Command::new("chmod").args(["755", &chk.display().to_string()]).status();
+    let top = format!(
+        "vrrp_script chk {{\n    script {}\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
+        chk.display()
+    );
+    let extra = "    track_script {\n        chk\n    }\n".to_string();
+    let n1 = Node::start(&lab, 1, hi, &Conf { top, extra, ..Conf::new(2, "1", 150) });
+    let n2 = Node::start(&lab, 2, lo, &Conf::new(2, "1", 100));
+    wait_for(Duration::from_secs(10), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    std::fs::remove_file(&flag).unwrap();
+    let down = wait_for(Duration::from_secs(8), || lab.has_vip(2) && !lab.has_vip(1))
+        .unwrap_or_else(|| panic!("{label}: no takeover on script failure\n{}\n{}", n1.log(), n2.log()));
+    // Script interval (1 s) + Master_Down of the backup (3.61 s) + margin.
+    assert!(down <= Duration::from_millis(1000 + 3609 + 700), "{label}: takeover after {down:?}");
+    assert!(n1.log().contains("Changing effective priority from 150 to 90"), "{label}:\n{}", n1.log());
+    std::fs::write(&flag, "").unwrap();
+    let up = wait_for(Duration::from_secs(8), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no preemption on recovery\n{}\n{}", n1.log(), n2.log()));
+    (label, down, up)
+}
+
+#[test]
+fn track_script_weight_both_roles() {
+    skip_unless_lab!();
+    let rows =
+        [track_scenario("q", 27, Impl::Ours, Impl::Keepalived), track_scenario("r", 28, Impl::Keepalived, Impl::Ours)];
+    println!("== track_script weight -60 (150 -> 90 vs backup 100)");
+    for (label, down, up) in rows {
+        println!("{label:<48} fail->backup {:>8}  recover->master {:>8}", secs(down), secs(up));
+    }
 }

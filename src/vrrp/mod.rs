@@ -11,6 +11,7 @@ pub mod fsm;
 pub mod garp;
 pub mod runtime;
 pub mod socket;
+pub mod track;
 pub mod validate;
 pub mod wire;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use log::{debug, error, info, warn};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -15,6 +16,7 @@ use super::addr::{Netlink, Vip};
 use super::fsm::{self, Action, Event, State};
 use super::garp::{GarpSocket, Pacing};
 use super::socket::{self, VrrpSocket4};
+use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
 use super::wire::vrrp::{self as vw, Addresses, Body, ChecksumMode, Repr};
 use crate::config::Config;
@@ -39,13 +41,48 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
     };
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let scripts = &cfg.vrrp.scripts;
+    let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
     for inst in instances {
-        match Runner::new(inst, &cfg.global, nl.clone()) {
-            Ok(r) => tasks.push(tokio::spawn(r.run(rx.clone()))),
-            Err(e) => error!("({}) cannot start: {e:#}", inst.name),
+        let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                error!("({}) cannot start: {e:#}", inst.name);
+                continue;
+            }
+        };
+        let (ttx, trx) = unbounded_channel();
+        for t in &inst.track_scripts {
+            let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
+                warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
+                continue;
+            };
+            let Some(sc) = scripts.get(idx) else { continue };
+            let (weight, reverse) = match t.weight {
+                Some(w) => (w, t.reverse),
+                None => (sc.weight, sc.weight_reverse),
+            };
+            let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
+            r.tracked.push((idx, Tracked { weight, reverse, status }));
+            if let Some(list) = subs.get_mut(idx) {
+                list.push(ttx.clone());
+            }
+        }
+        if !r.tracked.is_empty() {
+            r.track_rx = Some(trx);
+        }
+        tasks.push(tokio::spawn(r.run(rx.clone())));
+    }
+    let mut script_tasks = Vec::new();
+    for (idx, list) in subs.into_iter().enumerate() {
+        if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
+            script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
         }
     }
     let r = stop.await;
+    for t in &script_tasks {
+        t.abort();
+    }
     let _ = tx.send(true);
     for t in tasks {
         let _ = t.await;
@@ -78,6 +115,11 @@ struct Runner {
     preempt_delay: bool,
     /// No "Entering BACKUP STATE" has been logged yet (the first says "(init)").
     first_backup: bool,
+    base_priority: u8,
+    /// (script index, this instance's view of it).
+    tracked: Vec<(usize, Tracked)>,
+    track_rx: Option<UnboundedReceiver<(usize, Status)>>,
+    faulted: bool,
 }
 
 #[derive(Clone, Default)]
@@ -108,6 +150,7 @@ pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
 enum Wake {
     Timer,
     Packet(usize),
+    Track(usize, Status),
     RecvError(std::io::Error),
     Stop,
 }
@@ -220,10 +263,15 @@ impl Runner {
                 generic: n.generic.clone(),
             },
             first_backup: true,
+            base_priority: inst.priority,
+            tracked: Vec::new(),
+            track_rx: None,
+            faulted: false,
         })
     }
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        self.apply_tracking().await;
         let acts = self.fsm.handle(Instant::now(), Event::Start);
         self.exec(acts).await;
         let mut buf = vec![0u8; 4096];
@@ -235,6 +283,7 @@ impl Runner {
                     Ok(n) => Wake::Packet(n),
                     Err(e) => Wake::RecvError(e),
                 },
+                Some((idx, st)) = recv_opt(&mut self.track_rx) => Wake::Track(idx, st),
                 _ = stop.changed() => Wake::Stop,
             };
             match wake {
@@ -250,6 +299,14 @@ impl Runner {
                     let pkt = buf.get(..n).unwrap_or(&[]).to_vec();
                     self.on_packet(&pkt).await;
                 }
+                Wake::Track(idx, st) => {
+                    for (i, t) in self.tracked.iter_mut() {
+                        if *i == idx {
+                            t.status = st;
+                        }
+                    }
+                    self.apply_tracking().await;
+                }
                 Wake::RecvError(e) => {
                     warn!("({}) receive error: {e}", self.name);
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -263,6 +320,23 @@ impl Runner {
             self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
         if rejected > 0 {
             info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+    }
+
+    /// Recomputes the effective priority and fault from the tracked scripts and tells the fsm.
+    async fn apply_tracking(&mut self) {
+        let list: Vec<Tracked> = self.tracked.iter().map(|(_, t)| *t).collect();
+        let (prio, fault) = track::effective(self.base_priority, &list);
+        let now = Instant::now();
+        if prio != self.fsm.priority() {
+            info!("({}) Changing effective priority from {} to {prio}", self.name, self.fsm.priority());
+            let acts = self.fsm.handle(now, Event::Priority(prio));
+            self.exec(acts).await;
+        }
+        if fault != self.faulted {
+            self.faulted = fault;
+            let acts = self.fsm.handle(now, Event::Fault(fault));
+            self.exec(acts).await;
         }
     }
 
@@ -419,6 +493,13 @@ impl Runner {
 
 fn vw_ttl() -> u8 {
     super::wire::ipv4::VRRP_TTL
+}
+
+async fn recv_opt(rx: &mut Option<UnboundedReceiver<(usize, Status)>>) -> Option<(usize, Status)> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
