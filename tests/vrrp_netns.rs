@@ -63,6 +63,8 @@ struct Lab {
     n: usize,
     dir: PathBuf,
     net: u8,
+    /// The VIP is IPv6 (fd00:77:NET::100/64).
+    v6: bool,
 }
 
 impl Lab {
@@ -73,7 +75,7 @@ impl Lab {
         std::fs::create_dir_all(&dir).unwrap();
         // Leftovers of an earlier crashed run with the same name.
         let _ = Command::new("sh").args([LAB, "down", &prefix, &n.to_string()]).status();
-        let lab = Lab { prefix, n, dir, net };
+        let lab = Lab { prefix, n, dir, net, v6: false };
         let st = Command::new("sh").args([LAB, "up", &lab.prefix, &net.to_string(), &n.to_string()]).status().unwrap();
         assert!(st.success(), "lab setup failed");
         lab
@@ -84,7 +86,11 @@ impl Lab {
     }
 
     fn vip(&self) -> String {
-        format!("10.77.{}.100", self.net)
+        if self.v6 { format!("fd00:77:{}::100", self.net) } else { format!("10.77.{}.100", self.net) }
+    }
+
+    fn vip_prefix(&self) -> &'static str {
+        if self.v6 { "64" } else { "24" }
     }
 
     fn has_vip(&self, i: usize) -> bool {
@@ -144,11 +150,12 @@ fn config(lab: &Lab, i: usize, c: &Conf) -> String {
     format!(
         "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n{top}\
          vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
-         priority {p}\n    advert_int {a}\n{nopreempt}{auth}    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
+         priority {p}\n    advert_int {a}\n{nopreempt}{auth}    virtual_ipaddress {{\n        {vip}/{plen}\n    }}\n}}\n",
         v = c.version,
         p = c.priority,
         a = c.advert,
         vip = lab.vip(),
+        plen = lab.vip_prefix(),
         top = c.top,
     )
 }
@@ -239,6 +246,12 @@ fn pair_scenario(tag: &str, net: u8, version: u8, advert: &'static str, hi: Impl
     pair_scenario_with(tag, net, version, advert, false, hi, lo)
 }
 
+fn pair_scenario_v6(tag: &str, net: u8, hi: Impl, lo: Impl) -> Timings {
+    let mut lab = Lab::new(tag, net, 2);
+    lab.v6 = true;
+    run_pair(lab, 3, "0.1", false, hi, lo)
+}
+
 fn pair_scenario_with(
     tag: &str,
     net: u8,
@@ -248,14 +261,21 @@ fn pair_scenario_with(
     hi: Impl,
     lo: Impl,
 ) -> Timings {
+    run_pair(Lab::new(tag, net, 2), version, advert, unicast, hi, lo)
+}
+
+fn run_pair(lab: Lab, version: u8, advert: &'static str, unicast: bool, hi: Impl, lo: Impl) -> Timings {
+    let mode = match (unicast, lab.v6) {
+        (true, _) => " unicast",
+        (false, true) => " IPv6",
+        _ => "",
+    };
+    let label = format!("v{version}{mode} adv {advert}s: master={} backup={}", hi.name(), lo.name());
     let adv = Duration::from_secs_f64(advert.parse().unwrap());
     // Master_Down of the priority-100 backup and the skew, as keepalived computes them.
     let skew = if version == 2 { Duration::from_micros(609_375) } else { adv.mul_f64(156.0 / 256.0) };
     let down = adv * 3 + skew;
     let margin = if version == 2 { Duration::from_millis(600) } else { Duration::from_millis(350) };
-    let mode = if unicast { " unicast" } else { "" };
-    let label = format!("v{version}{mode} adv {advert}s: master={} backup={}", hi.name(), lo.name());
-    let lab = Lab::new(tag, net, 2);
     let hc = Conf { unicast, ..Conf::new(version, advert, 150) };
     let lc = Conf { unicast, ..Conf::new(version, advert, 100) };
     let t0 = Instant::now();
@@ -471,4 +491,14 @@ fn track_script_weight_both_roles() {
     for (label, down, up) in rows {
         println!("{label:<48} fail->backup {:>8}  recover->master {:>8}", secs(down), secs(up));
     }
+}
+
+#[test]
+fn ipv6_v3_100ms_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario_v6("s", 29, Impl::Ours, Impl::Keepalived),
+        pair_scenario_v6("t", 30, Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("VRRPv3 IPv6 advert_int 0.1 (unsolicited NA)", &rows);
 }

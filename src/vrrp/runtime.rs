@@ -2,7 +2,7 @@
 //! from `next_deadline()` and executes its actions (adverts, VIPs, GARP bursts, notifies).
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::addr::{Netlink, Vip};
 use super::fsm::{self, Action, Event, State};
 use super::garp::{GarpSocket, Pacing};
-use super::socket::{self, VrrpSocket4};
+use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
 use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
 use super::wire::vrrp::{self as vw, Addresses, Body, ChecksumMode, Repr};
@@ -95,13 +95,13 @@ struct Runner {
     name: String,
     ifname: String,
     fsm: fsm::Instance,
-    sock: VrrpSocket4,
+    sock: Sock,
     garp: Option<Arc<GarpSocket>>,
     nl: Arc<Netlink>,
     expect: Expect,
-    src: Ipv4Addr,
-    group: Ipv4Addr,
-    peers: Vec<Ipv4Addr>,
+    src: IpAddr,
+    group: IpAddr,
+    peers: Vec<IpAddr>,
     ttl: u8,
     version: vw::Version,
     auth: vw::Auth,
@@ -147,9 +147,28 @@ pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
     p
 }
 
+enum Sock {
+    V4(VrrpSocket4),
+    V6(VrrpSocket6),
+}
+
+enum Rx {
+    V4(usize),
+    V6(Rx6),
+}
+
+impl Sock {
+    async fn recv(&self, buf: &mut [u8]) -> std::io::Result<Rx> {
+        match self {
+            Sock::V4(s) => s.recv(buf).await.map(Rx::V4),
+            Sock::V6(s) => s.recv(buf).await.map(Rx::V6),
+        }
+    }
+}
+
 enum Wake {
     Timer,
-    Packet(usize),
+    Packet(Rx),
     Track(usize, Status),
     RecvError(std::io::Error),
     Stop,
@@ -159,31 +178,38 @@ impl Runner {
     fn new(inst: &VrrpInstance, g: &GlobalDefs, nl: Arc<Netlink>) -> Result<Runner> {
         let ifname = inst.interface.clone().ok_or_else(|| anyhow!("no interface"))?;
         let vrid = inst.vrid.ok_or_else(|| anyhow!("no virtual_router_id"))?;
-        if inst.ipv6 == Some(true) {
-            bail!("IPv6 instances are not supported yet");
-        }
         let ifindex = socket::ifindex(&ifname).with_context(|| format!("interface {ifname}"))?;
-        let src = match inst.unicast_src_ip.or(inst.mcast_src_ip) {
-            Some(IpAddr::V4(a)) => a,
-            Some(IpAddr::V6(a)) => bail!("IPv6 source {a} on an IPv4 instance"),
-            None => socket::if_primary_v4(&ifname)
-                .with_context(|| format!("no IPv4 address on {ifname} to send adverts from"))?,
+        let v6 = inst.ipv6 == Some(true);
+        let src: IpAddr = match inst.unicast_src_ip.or(inst.mcast_src_ip) {
+            Some(a) if a.is_ipv6() == v6 => a,
+            Some(a) => bail!("source {a} is not of the instance's address family"),
+            None if v6 => IpAddr::V6(
+                socket::if_link_local_v6(&ifname)
+                    .with_context(|| format!("no IPv6 link-local address on {ifname} to send adverts from"))?,
+            ),
+            None => IpAddr::V4(
+                socket::if_primary_v4(&ifname)
+                    .with_context(|| format!("no IPv4 address on {ifname} to send adverts from"))?,
+            ),
         };
-        let group = match inst.mcast_dst_ip {
-            Some(IpAddr::V4(a)) => a,
-            _ => g.vrrp_mcast_group4,
+        let group: IpAddr = match inst.mcast_dst_ip {
+            Some(a) if a.is_ipv6() == v6 => a,
+            _ if v6 => IpAddr::V6(g.vrrp_mcast_group6),
+            _ => IpAddr::V4(g.vrrp_mcast_group4),
         };
-        let peers: Vec<Ipv4Addr> = inst
-            .unicast_peers
-            .iter()
-            .filter_map(|p| match p.addr {
-                IpAddr::V4(a) => Some(a),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
+        let peers: Vec<IpAddr> = inst.unicast_peers.iter().map(|p| p.addr).filter(|a| a.is_ipv6() == v6).collect();
         let unicast = !peers.is_empty();
-        let sock = VrrpSocket4::open(&ifname, (!unicast).then_some(group))
-            .with_context(|| format!("VRRP socket on {ifname}"))?;
+        let sock = match (src, group) {
+            (IpAddr::V4(_), IpAddr::V4(g4)) => Sock::V4(
+                VrrpSocket4::open(&ifname, (!unicast).then_some(g4))
+                    .with_context(|| format!("VRRP socket on {ifname}"))?,
+            ),
+            (IpAddr::V6(s6), IpAddr::V6(g6)) => Sock::V6(
+                VrrpSocket6::open(&ifname, s6, (!unicast).then_some(g6))
+                    .with_context(|| format!("VRRPv3 IPv6 socket on {ifname}"))?,
+            ),
+            _ => bail!("source and group of different families"),
+        };
         let garp = match socket::if_mac(&ifname).and_then(|mac| GarpSocket::open(ifindex, mac)) {
             Ok(s) => Some(Arc::new(s)),
             Err(e) => {
@@ -201,7 +227,7 @@ impl Runner {
             };
             vips.push(Vip::from_config(a, &dev, idx));
         }
-        let version = if inst.version() == 3 { vw::Version::V3 } else { vw::Version::V2 };
+        let version = if inst.version() == 3 || v6 { vw::Version::V3 } else { vw::Version::V2 };
         let auth = match &inst.auth {
             Some(a) if version == vw::Version::V2 && a.kind == Some(AuthType::Pass) => {
                 vw::Auth::pass(a.pass.as_deref().unwrap_or_default())
@@ -212,26 +238,20 @@ impl Runner {
             }
             _ => vw::Auth::NONE,
         };
-        let vip4: Vec<Ipv4Addr> = vips
-            .iter()
-            .filter_map(|v| match v.addr {
-                IpAddr::V4(a) => Some(a),
-                IpAddr::V6(_) => None,
-            })
-            .collect();
+        let fam_vips: Vec<IpAddr> = vips.iter().map(|v| v.addr).filter(|a| a.is_ipv6() == v6).collect();
         let adver_secs = inst.advert_int.as_secs().clamp(1, 255) as u8;
         let expect = Expect {
             version,
             vrid,
             auth: (auth.auth_type != vw::AuthType::NoAuth).then_some(auth),
             adver_int_secs: adver_secs,
-            vips: vip4,
+            vips: fam_vips,
             unicast,
             group,
             our_src: src,
             skip_check_adv_addr: inst.skip_check_adv_addr || g.vrrp_skip_check_adv_addr,
         };
-        let p = params(inst, g, IpAddr::V4(src));
+        let p = params(inst, g, src);
         let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
         let n = &inst.notify;
         Ok(Runner {
@@ -280,7 +300,7 @@ impl Runner {
             let wake = tokio::select! {
                 _ = sleep_until_opt(deadline) => Wake::Timer,
                 r = self.sock.recv(&mut buf) => match r {
-                    Ok(n) => Wake::Packet(n),
+                    Ok(rx) => Wake::Packet(rx),
                     Err(e) => Wake::RecvError(e),
                 },
                 Some((idx, st)) = recv_opt(&mut self.track_rx) => Wake::Track(idx, st),
@@ -295,9 +315,13 @@ impl Runner {
                     }
                     self.exec(acts).await;
                 }
-                Wake::Packet(n) => {
+                Wake::Packet(rx) => {
+                    let n = match &rx {
+                        Rx::V4(n) => *n,
+                        Rx::V6(r) => r.len,
+                    };
                     let pkt = buf.get(..n).unwrap_or(&[]).to_vec();
-                    self.on_packet(&pkt).await;
+                    self.on_packet(&rx, &pkt).await;
                 }
                 Wake::Track(idx, st) => {
                     for (i, t) in self.tracked.iter_mut() {
@@ -340,11 +364,18 @@ impl Runner {
         }
     }
 
-    async fn on_packet(&mut self, pkt: &[u8]) {
-        let a = match validate::check_v4(pkt, &self.expect) {
+    async fn on_packet(&mut self, rx: &Rx, pkt: &[u8]) {
+        let checked = match rx {
+            Rx::V4(_) => validate::check_v4(pkt, &self.expect),
+            Rx::V6(r) => validate::check_v6(r.src, r.dst, r.hop_limit, pkt, &self.expect),
+        };
+        let a = match checked {
             Ok(a) => a,
             Err(r) => {
-                let src = validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+                let src = match rx {
+                    Rx::V4(_) => validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                    Rx::V6(r6) => IpAddr::V6(r6.src),
+                };
                 let first = self.stats.record(&r, src);
                 match r {
                     Reject::Own | Reject::OtherVrid(_) => {}
@@ -371,7 +402,7 @@ impl Runner {
             }
             _ => {}
         }
-        let ev = Event::Advert(fsm::Advert { src: IpAddr::V4(a.src), priority: a.priority, interval: a.interval });
+        let ev = Event::Advert(fsm::Advert { src: a.src, priority: a.priority, interval: a.interval });
         let acts = self.fsm.handle(Instant::now(), ev);
         if was == State::Master && self.fsm.state() == State::Backup {
             info!(
@@ -423,32 +454,59 @@ impl Runner {
     }
 
     fn advert(&self, priority: u8) -> Repr {
-        let addrs: Vec<Ipv4Addr> = self.expect.vips.clone();
+        let v4: Vec<Ipv4Addr> = self
+            .expect
+            .vips
+            .iter()
+            .filter_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
         let body = match self.version {
             vw::Version::V3 => {
                 let cs = (self.adver_int.as_millis() / 10).clamp(1, u128::from(vw::MAX_ADVER_INT_MAX)) as u16;
-                Body::V3 { max_adver_int: cs, addrs: Addresses::V4(addrs) }
+                let addrs = match self.sock {
+                    Sock::V4(_) => Addresses::V4(v4),
+                    Sock::V6(_) => Addresses::V6(
+                        self.expect
+                            .vips
+                            .iter()
+                            .filter_map(|a| match a {
+                                IpAddr::V6(v) => Some(*v),
+                                IpAddr::V4(_) => None,
+                            })
+                            .collect::<Vec<Ipv6Addr>>(),
+                    ),
+                };
+                Body::V3 { max_adver_int: cs, addrs }
             }
-            _ => Body::V2 { adver_int: self.expect.adver_int_secs, auth: self.auth, addrs },
+            _ => Body::V2 { adver_int: self.expect.adver_int_secs, auth: self.auth, addrs: v4 },
         };
         Repr { vrid: self.expect.vrid, priority, body }
     }
 
     fn send_advert(&self, priority: u8) {
         let repr = self.advert(priority);
-        let dsts: Vec<Ipv4Addr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
+        let dsts: Vec<IpAddr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
         for dst in dsts {
-            let mode = match self.version {
-                vw::Version::V3 if self.old_unicast && dst != self.group => {
-                    ChecksumMode::old_unicast(self.src, self.group)
+            let r = match (&self.sock, self.src, dst, self.group) {
+                (Sock::V4(s), IpAddr::V4(src), IpAddr::V4(d), IpAddr::V4(g)) => {
+                    let mode = match self.version {
+                        vw::Version::V3 if self.old_unicast && d != g => ChecksumMode::old_unicast(src, g),
+                        vw::Version::V3 => ChecksumMode::Ipv4PseudoHeader { src, dst: d },
+                        _ => ChecksumMode::MessageOnly,
+                    };
+                    repr.to_ipv4_datagram(src, d, self.ttl, &mode)
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                        .and_then(|dg| s.send(&dg, d))
                 }
-                vw::Version::V3 => ChecksumMode::Ipv4PseudoHeader { src: self.src, dst },
-                _ => ChecksumMode::MessageOnly,
+                (Sock::V6(s), _, IpAddr::V6(d), _) => repr
+                    .to_bytes(&ChecksumMode::Offload)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+                    .and_then(|m| s.send(&m, d)),
+                _ => Err(std::io::Error::other("address family mismatch")),
             };
-            let r = repr
-                .to_ipv4_datagram(self.src, dst, self.ttl, &mode)
-                .map_err(|e| std::io::Error::other(e.to_string()))
-                .and_then(|d| self.sock.send(&d, dst));
             if let Err(e) = r {
                 warn!("({}) cannot send advert to {dst}: {e}", self.name);
             }
@@ -459,7 +517,8 @@ impl Runner {
         let Some(g) = self.garp.clone() else { return };
         let addrs: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
         for a in &addrs {
-            info!("({}) Sending/queueing gratuitous ARPs on {} for {a}", self.name, self.ifname);
+            let what = if a.is_ipv6() { "Unsolicited Neighbour Adverts" } else { "gratuitous ARPs" };
+            info!("({}) Sending/queueing {what} on {} for {a}", self.name, self.ifname);
         }
         let pacing = self.pacing;
         tokio::spawn(async move { g.burst(&addrs, pacing).await });

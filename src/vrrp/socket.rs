@@ -104,3 +104,163 @@ impl VrrpSocket4 {
         self.fd.get_ref().send_to(datagram, &to).map(|_| ())
     }
 }
+
+/// The interface's IPv6 link-local address (keepalived's IPv6 source), from /proc/net/if_inet6
+/// of the current network namespace.
+pub fn if_link_local_v6(name: &str) -> io::Result<std::net::Ipv6Addr> {
+    let text = std::fs::read_to_string("/proc/net/if_inet6")?;
+    parse_if_inet6(&text, name).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no IPv6 link-local address"))
+}
+
+/// Finds `name`'s link-scope (0x20) address in if_inet6 text; tentative (0x40) ones are skipped.
+pub fn parse_if_inet6(text: &str, name: &str) -> Option<std::net::Ipv6Addr> {
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [addr, _idx, _plen, scope, flags, dev] = f.as_slice() else { continue };
+        if *dev != name || *scope != "20" {
+            continue;
+        }
+        if u32::from_str_radix(flags, 16).is_ok_and(|fl| fl & 0x40 != 0) {
+            continue;
+        }
+        let v = u128::from_str_radix(addr, 16).ok()?;
+        return Some(std::net::Ipv6Addr::from(v));
+    }
+    None
+}
+
+fn setsockopt_int(fd: i32, level: i32, name: i32, val: i32) -> io::Result<()> {
+    // SAFETY: `val` lives for the call and its size is passed.
+    let rc =
+        unsafe { libc::setsockopt(fd, level, name, (&val as *const i32).cast(), size_of::<i32>() as libc::socklen_t) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// One received IPv6 VRRP message: the kernel reports what the IPv4 header would carry.
+#[derive(Debug, Clone, Copy)]
+pub struct Rx6 {
+    pub src: std::net::Ipv6Addr,
+    pub dst: std::net::Ipv6Addr,
+    pub hop_limit: u8,
+    pub len: usize,
+}
+
+/// One instance's IPv6 VRRP sockets. Receive: joined to the group, kernel checksum check
+/// (`IPV6_CHECKSUM`), hop limit and destination from ancillary data. Send: bound to our
+/// link-local source, hop limit 255, traffic class 0xC0, kernel checksum, never read (a drop-all
+/// filter keeps its queue empty).
+pub struct VrrpSocket6 {
+    rx: AsyncFd<Socket>,
+    tx: Socket,
+    ifindex: u32,
+}
+
+/// Offset of the VRRP checksum for `IPV6_CHECKSUM`.
+const VRRP_CSUM_OFFSET: i32 = 6;
+
+impl VrrpSocket6 {
+    pub fn open(ifname: &str, src: std::net::Ipv6Addr, group: Option<std::net::Ipv6Addr>) -> io::Result<VrrpSocket6> {
+        let idx = ifindex(ifname)?;
+        let proto = Some(Protocol::from(i32::from(PROTO_VRRP)));
+        let rx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        rx.bind_device(Some(ifname.as_bytes()))?;
+        let fd = rx.as_raw_fd();
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, VRRP_CSUM_OFFSET)?;
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        setsockopt_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+        if let Some(g) = group {
+            rx.join_multicast_v6(&g, idx)?;
+        }
+        rx.set_nonblocking(true)?;
+        let tx = Socket::new(Domain::IPV6, Type::RAW, proto)?;
+        tx.bind_device(Some(ifname.as_bytes()))?;
+        setsockopt_int(tx.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, VRRP_CSUM_OFFSET)?;
+        tx.set_multicast_hops_v6(u32::from(VRRP_TTL))?;
+        tx.set_unicast_hops_v6(u32::from(VRRP_TTL))?;
+        tx.set_multicast_loop_v6(false)?;
+        tx.set_multicast_if_v6(idx)?;
+        tx.set_tclass_v6(u32::from(TOS_NETWORK_CONTROL))?;
+        tx.attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, 0)])?;
+        tx.bind(&SockAddr::from(std::net::SocketAddrV6::new(src, 0, 0, idx)))?;
+        tx.set_nonblocking(true)?;
+        // SAFETY: socket2's Socket owns its fd for its whole life and always returns the same one.
+        let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(VrrpSocket6 { rx, tx, ifindex: idx })
+    }
+
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Rx6> {
+        loop {
+            let mut guard = self.rx.readable().await?;
+            match guard.try_io(|fd| recvmsg6(fd.get_ref().as_raw_fd(), buf)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Sends a VRRP message (checksum left to the kernel) to `dst`.
+    pub fn send(&self, msg: &[u8], dst: std::net::Ipv6Addr) -> io::Result<()> {
+        let to = SockAddr::from(std::net::SocketAddrV6::new(dst, 0, 0, self.ifindex));
+        self.tx.send_to(msg, &to).map(|_| ())
+    }
+}
+
+fn recvmsg6(fd: i32, buf: &mut [u8]) -> io::Result<Rx6> {
+    // SAFETY: all structures are plain data, zero-initialised, and every pointer handed to
+    // recvmsg points into a live local buffer of the length given; the CMSG_* walk stays
+    // inside `cbuf` as reported by the kernel in msg_controllen.
+    unsafe {
+        let mut from: libc::sockaddr_in6 = std::mem::zeroed();
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut cbuf = [0u64; 32];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = size_of_val(&cbuf) as _;
+        let n = libc::recvmsg(fd, &mut msg, 0);
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut rx = Rx6 {
+            src: std::net::Ipv6Addr::from(from.sin6_addr.s6_addr),
+            dst: std::net::Ipv6Addr::UNSPECIFIED,
+            hop_limit: 0,
+            len: n as usize,
+        };
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let h = std::ptr::read_unaligned(c);
+            let data = libc::CMSG_DATA(c);
+            if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_HOPLIMIT {
+                let v: i32 = std::ptr::read_unaligned(data.cast());
+                rx.hop_limit = v.clamp(0, 255) as u8;
+            } else if h.cmsg_level == libc::IPPROTO_IPV6 && h.cmsg_type == libc::IPV6_PKTINFO {
+                let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                rx.dst = std::net::Ipv6Addr::from(pi.ipi6_addr.s6_addr);
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+        Ok(rx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_inet6_link_local() {
+        let text = "fd000000000000000000000000000001 02 40 00 80     eth0\n\
+                    fe800000000000000000000000000099 02 40 20 c0     eth0\n\
+                    fe80000000000000c8c2ccfffefb092f 02 40 20 80     eth0\n\
+                    fe800000000000000000000000000002 03 40 20 80     eth1\n\
+                    garbage\n";
+        assert_eq!(parse_if_inet6(text, "eth0"), Some("fe80::c8c2:ccff:fefb:92f".parse().unwrap()));
+        assert_eq!(parse_if_inet6(text, "eth1"), Some("fe80::2".parse().unwrap()));
+        assert_eq!(parse_if_inet6(text, "eth2"), None);
+        assert_eq!(parse_if_inet6("zz 02 40 20 80 eth0\n", "eth0"), None);
+    }
+}

@@ -87,9 +87,7 @@ pub fn effective(base: u8, tracked: &[Tracked]) -> (u8, bool) {
         };
         if t.weight == 0 {
             fault |= down;
-        } else if t.weight > 0 && up {
-            total += i64::from(t.weight);
-        } else if t.weight < 0 && down {
+        } else if (t.weight > 0 && up) || (t.weight < 0 && down) {
             total += i64::from(t.weight);
         }
     }

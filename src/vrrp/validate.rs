@@ -4,7 +4,7 @@
 //! destination, every VIP present. Pure functions: the runtime owns the socket and the logs.
 
 use std::collections::{HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::wire::vrrp::{self as vw, AuthType, ChecksumMode, Ipv4Checksum, Version};
@@ -19,12 +19,13 @@ pub struct Expect {
     pub auth: Option<vw::Auth>,
     /// v2: our interval in whole seconds (checked for equality).
     pub adver_int_secs: u8,
-    pub vips: Vec<Ipv4Addr>,
+    /// The instance's VIPs of its family.
+    pub vips: Vec<IpAddr>,
     /// Unicast mode: TTL not checked, the destination must not be multicast.
     pub unicast: bool,
-    pub group: Ipv4Addr,
+    pub group: IpAddr,
     /// Our own source: packets from it are our own (looped) and ignored.
-    pub our_src: Ipv4Addr,
+    pub our_src: IpAddr,
     /// `skip_check_adv_addr`: do not require our VIPs in the advert.
     pub skip_check_adv_addr: bool,
 }
@@ -108,7 +109,7 @@ impl Reject {
 /// An advert that passed every check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     pub priority: u8,
     /// v2: seconds; v3: the master's centiseconds.
     pub interval: Duration,
@@ -119,14 +120,50 @@ pub struct Accepted {
 /// Checks one datagram as the raw IPv4 socket returns it (IP header included).
 pub fn check_v4(datagram: &[u8], exp: &Expect) -> Result<Accepted, Reject> {
     let (ip, pkt) = vw::split_ipv4_datagram(datagram).map_err(Reject::Malformed)?;
-    if ip.src_addr == exp.our_src {
+    let group = match exp.group {
+        IpAddr::V4(g) => g,
+        IpAddr::V6(_) => ipv4::VRRP_GROUP,
+    };
+    let (src, dst) = (ip.src_addr, ip.dst_addr);
+    check_message(IpAddr::V4(src), IpAddr::V4(dst), ip.ttl, pkt.as_bytes(), Family::Ipv4, exp, |p| {
+        match p.version() {
+            Version::V2 => Some(p.verify_checksum(&ChecksumMode::MessageOnly).then_some(false)),
+            _ => match p.detect_ipv4_checksum(src, dst, group) {
+                Some(Ipv4Checksum::PseudoHeader) => Some(Some(false)),
+                Some(Ipv4Checksum::OldUnicast) => Some(Some(true)),
+                // v3_checksum_as_v2 is not in 2.2.7: a message-only sum is a bad checksum there.
+                Some(Ipv4Checksum::MessageOnly) | None => Some(None),
+            },
+        }
+    })
+}
+
+/// Checks one VRRP message received on the IPv6 raw socket (no IP header: the kernel gives the
+/// source, the destination and the hop limit separately, and has verified the checksum through
+/// `IPV6_CHECKSUM`).
+pub fn check_v6(src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8, msg: &[u8], exp: &Expect) -> Result<Accepted, Reject> {
+    check_message(IpAddr::V6(src), IpAddr::V6(dst), hop_limit, msg, Family::Ipv6, exp, |_| Some(Some(false)))
+}
+
+/// The checks after the IP layer, in keepalived's order. `checksum` answers Some(Some(old
+/// unicast?)) when the sum verifies, Some(None) when it does not.
+fn check_message(
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    bytes: &[u8],
+    family: Family,
+    exp: &Expect,
+    checksum: impl Fn(&vw::Packet<&[u8]>) -> Option<Option<bool>>,
+) -> Result<Accepted, Reject> {
+    if src == exp.our_src {
         return Err(Reject::Own);
     }
-    let bytes = pkt.as_bytes();
+    let pkt = vw::Packet::new_checked(bytes).map_err(Reject::Malformed)?;
     let count = pkt.count();
     // The length our configured version calls for (a wrong version is reported by its own check).
     let auth_len = if exp.version == Version::V2 { vw::AUTH_DATA_LEN } else { 0 };
-    let expected_len = vw::HEADER_LEN + usize::from(count) * Family::Ipv4.addr_len() + auth_len;
+    let expected_len = vw::HEADER_LEN + usize::from(count) * family.addr_len() + auth_len;
     if bytes.len() != expected_len {
         let e = if bytes.len() < expected_len {
             wire::Error::Truncated
@@ -135,8 +172,8 @@ pub fn check_v4(datagram: &[u8], exp: &Expect) -> Result<Accepted, Reject> {
         };
         return Err(Reject::Malformed(e));
     }
-    if !exp.unicast && ip.ttl != ipv4::VRRP_TTL {
-        return Err(Reject::Ttl(ip.ttl));
+    if !exp.unicast && ttl != ipv4::VRRP_TTL {
+        return Err(Reject::Ttl(ttl));
     }
     let version = pkt.version();
     if version != exp.version {
@@ -168,27 +205,19 @@ pub fn check_v4(datagram: &[u8], exp: &Expect) -> Result<Accepted, Reject> {
     if usize::from(count) != exp.vips.len() && !exp.skip_check_adv_addr {
         return Err(Reject::AddrCount { got: count, expected: exp.vips.len() });
     }
-    let mut old_unicast_checksum = false;
-    let ok = match version {
-        Version::V2 => pkt.verify_checksum(&ChecksumMode::MessageOnly),
-        _ => match pkt.detect_ipv4_checksum(ip.src_addr, ip.dst_addr, exp.group) {
-            Some(Ipv4Checksum::PseudoHeader) => true,
-            Some(Ipv4Checksum::OldUnicast) => {
-                old_unicast_checksum = true;
-                true
-            }
-            // v3_checksum_as_v2 is not in 2.2.7: a message-only sum is a bad checksum there.
-            Some(Ipv4Checksum::MessageOnly) | None => false,
-        },
-    };
-    if !ok {
+    let Some(Some(old_unicast_checksum)) = checksum(&pkt) else {
         return Err(Reject::Checksum);
-    }
-    if exp.unicast && ip.dst_addr.is_multicast() {
+    };
+    if exp.unicast && dst.is_multicast() {
         return Err(Reject::UnexpectedMulticast);
     }
     if !exp.skip_check_adv_addr {
-        let got: Vec<Ipv4Addr> = (0..usize::from(count)).filter_map(|i| pkt.addr_v4(i)).collect();
+        let got: Vec<IpAddr> = (0..usize::from(count))
+            .filter_map(|i| match family {
+                Family::Ipv4 => pkt.addr_v4(i).map(IpAddr::V4),
+                Family::Ipv6 => pkt.addr_v6(i).map(IpAddr::V6),
+            })
+            .collect();
         if exp.vips.iter().any(|v| !got.contains(v)) {
             return Err(Reject::VipMissing);
         }
@@ -197,7 +226,7 @@ pub fn check_v4(datagram: &[u8], exp: &Expect) -> Result<Accepted, Reject> {
         Version::V2 => Duration::from_secs(u64::from(pkt.adver_int())),
         _ => Duration::from_millis(u64::from(pkt.max_adver_int()) * 10),
     };
-    Ok(Accepted { src: ip.src_addr, priority: pkt.priority(), interval, old_unicast_checksum })
+    Ok(Accepted { src, priority: pkt.priority(), interval, old_unicast_checksum })
 }
 
 /// Per-reason counters, and a log line once per (reason, source) rather than per packet.
@@ -241,10 +270,10 @@ mod tests {
             vrid: 51,
             auth: Some(Auth::pass(b"secret")),
             adver_int_secs: 1,
-            vips: vec![VIP],
+            vips: vec![IpAddr::V4(VIP)],
             unicast: false,
-            group: GROUP,
-            our_src: ME,
+            group: IpAddr::V4(GROUP),
+            our_src: IpAddr::V4(ME),
             skip_check_adv_addr: false,
         }
     }
@@ -261,7 +290,7 @@ mod tests {
     fn accepts_a_good_v2_advert() {
         let d = dgram(&v2(150, Auth::pass(b"secret"), vec![VIP]), 255);
         let a = check_v4(&d, &exp_v2()).unwrap();
-        assert_eq!(a.src, PEER);
+        assert_eq!(a.src, IpAddr::V4(PEER));
         assert_eq!(a.priority, 150);
         assert_eq!(a.interval, Duration::from_secs(1));
     }
@@ -315,7 +344,7 @@ mod tests {
         d[ipv4::HEADER_LEN + 4] = 7;
         assert_eq!(check_v4(&d, &e), Err(Reject::InvalidAuthType(7)));
         let mut own = e.clone();
-        own.our_src = PEER;
+        own.our_src = IpAddr::V4(PEER);
         assert_eq!(check_v4(&good, &own), Err(Reject::Own));
     }
 
@@ -349,6 +378,35 @@ mod tests {
         assert!(check_v4(&old, &e).unwrap().old_unicast_checksum);
         let v2sum = r.to_ipv4_datagram(PEER, ME, 255, &ChecksumMode::MessageOnly).unwrap();
         assert_eq!(check_v4(&v2sum, &e), Err(Reject::Checksum));
+    }
+
+    #[test]
+    fn v6_checks() {
+        let vip6: Ipv6Addr = "fd00::100".parse().unwrap();
+        let peer6: Ipv6Addr = "fe80::2".parse().unwrap();
+        let group6: Ipv6Addr = "ff02::12".parse().unwrap();
+        let e = Expect {
+            version: Version::V3,
+            auth: None,
+            vips: vec![IpAddr::V6(vip6)],
+            group: IpAddr::V6(group6),
+            our_src: "fe80::1".parse().unwrap(),
+            ..exp_v2()
+        };
+        let r =
+            Repr { vrid: 51, priority: 200, body: Body::V3 { max_adver_int: 100, addrs: Addresses::V6(vec![vip6]) } };
+        let msg = r.to_bytes(&ChecksumMode::Offload).unwrap();
+        let a = check_v6(peer6, group6, 255, &msg, &e).unwrap();
+        assert_eq!((a.src, a.priority, a.interval), (IpAddr::V6(peer6), 200, Duration::from_secs(1)));
+        assert_eq!(check_v6(peer6, group6, 1, &msg, &e), Err(Reject::Ttl(1)));
+        assert!(check_v6(peer6, group6, 255, &msg[..msg.len() - 1], &e).is_err());
+        let other = Repr { body: Body::V3 { max_adver_int: 100, addrs: Addresses::V6(vec![group6]) }, ..r.clone() };
+        let m = other.to_bytes(&ChecksumMode::Offload).unwrap();
+        assert_eq!(check_v6(peer6, group6, 255, &m, &e), Err(Reject::VipMissing));
+        // A v4-sized list on a v6 instance is a length error.
+        let v4 = Repr { body: Body::V3 { max_adver_int: 100, addrs: Addresses::V4(vec![VIP]) }, ..r };
+        let m = v4.to_bytes(&ChecksumMode::Offload).unwrap();
+        assert!(matches!(check_v6(peer6, group6, 255, &m, &e), Err(Reject::Malformed(_))));
     }
 
     #[test]

@@ -13,6 +13,8 @@ up)
     i=1
     while [ "$i" -le "$n" ]; do
         ip netns add "$p-$i"
+        # No DAD: link-local sources and VIPs are usable at once (no tentative window).
+        ip netns exec "$p-$i" sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad'
         ip link add "v$i" netns "$p-br" type veth peer name eth0 netns "$p-$i"
         ip -n "$p-br" link set "v$i" master br0 up
         ip -n "$p-$i" link set lo up
