@@ -502,3 +502,75 @@ fn ipv6_v3_100ms_both_roles() {
     ];
     print_table("VRRPv3 IPv6 advert_int 0.1 (unsolicited NA)", &rows);
 }
+
+/// Captures, from inside namespace `ns`, the arrival times of gratuitous ARPs for `vip`.
+fn sniff_garps(ns: &str, vip: std::net::Ipv4Addr, dur: Duration) -> std::thread::JoinHandle<Vec<Duration>> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(&path).unwrap();
+        // SAFETY: setns on this thread only, with a valid namespace fd.
+        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns {path}");
+        // SAFETY: plain socket(2); closed below.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(0x0806u16.to_be())) };
+        assert!(fd >= 0);
+        let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
+        // SAFETY: valid option buffer of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        let t0 = Instant::now();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while t0.elapsed() < dur {
+            // SAFETY: buffer valid for its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 42 {
+                continue;
+            }
+            // Ethernet (14) + ARP: opcode at 20..22, sender IP at 28..32, target IP at 38..42.
+            let spa = std::net::Ipv4Addr::new(buf[28], buf[29], buf[30], buf[31]);
+            let tpa = std::net::Ipv4Addr::new(buf[38], buf[39], buf[40], buf[41]);
+            if buf[12..14] == [0x08, 0x06] && spa == vip && tpa == vip {
+                seen.push(t0.elapsed());
+            }
+        }
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        seen
+    })
+}
+
+/// GARP pacing on becoming master (defaults: 5 at once, 5 more after garp_master_delay 5 s),
+/// captured on the wire from the other node's namespace, ours next to keepalived's.
+fn garp_times(tag: &str, net: u8, which: Impl) -> Vec<Duration> {
+    let lab = Lab::new(tag, net, 2);
+    let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
+    let sniffer = sniff_garps(&lab.ns(2), vip, Duration::from_millis(7000));
+    sleep(Duration::from_millis(100));
+    let n = Node::start(&lab, 1, which, &Conf::new(3, "0.1", 100));
+    let seen = sniffer.join().unwrap();
+    drop(n);
+    seen
+}
+
+#[test]
+fn garp_bursts_match_keepalived() {
+    skip_unless_lab!();
+    let ka = garp_times("u", 31, Impl::Keepalived);
+    let ours = garp_times("v", 32, Impl::Ours);
+    let show = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
+    println!("== gratuitous ARPs seen by the other node (s after capture start)");
+    println!("keepalived: {} GARPs: {}", ka.len(), show(&ka));
+    println!("ours:       {} GARPs: {}", ours.len(), show(&ours));
+    assert_eq!(ka.len(), 10, "oracle: 5 + 5 expected");
+    assert_eq!(ours.len(), ka.len());
+    let gap = |v: &[Duration]| v[5].saturating_sub(v[0]);
+    assert!(gap(&ours) >= Duration::from_millis(4800) && gap(&ours) <= Duration::from_millis(5300), "{:?}", gap(&ours));
+}
