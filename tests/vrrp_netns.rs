@@ -574,3 +574,40 @@ fn garp_bursts_match_keepalived() {
     let gap = |v: &[Duration]| v[5].saturating_sub(v[0]);
     assert!(gap(&ours) >= Duration::from_millis(4800) && gap(&ours) <= Duration::from_millis(5300), "{:?}", gap(&ours));
 }
+
+/// The master's interface goes down: it enters FAULT and drops the VIP, the backup takes over
+/// after its Master_Down; the link comes back: BACKUP, then preemption.
+fn link_fault_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("link down: master={} backup={}", hi.name(), lo.name());
+    let n1 = Node::start(&lab, 1, hi, &Conf::new(3, "0.1", 150));
+    let n2 = Node::start(&lab, 2, lo, &Conf::new(3, "0.1", 100));
+    wait_for(Duration::from_secs(5), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    let link = |state: &str| {
+        let st = Command::new("ip").args(["-n", &lab.ns(1), "link", "set", "eth0", state]).status().unwrap();
+        assert!(st.success());
+    };
+    link("down");
+    let down = wait_for(Duration::from_secs(3), || lab.has_vip(2) && !lab.has_vip(1))
+        .unwrap_or_else(|| panic!("{label}: no takeover on link down\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_millis(300));
+    assert!(n1.log().contains("Entering FAULT STATE"), "{label}:\n{}", n1.log());
+    link("up");
+    let up = wait_for(Duration::from_secs(5), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no preemption after link up\n{}\n{}", n1.log(), n2.log()));
+    (label, down, up)
+}
+
+#[test]
+fn link_down_fault_both_roles() {
+    skip_unless_lab!();
+    let rows = [
+        link_fault_scenario("w", 33, Impl::Ours, Impl::Keepalived),
+        link_fault_scenario("x", 34, Impl::Keepalived, Impl::Ours),
+    ];
+    println!("== interface down on the master (v3 0.1 s)");
+    for (label, down, up) in rows {
+        println!("{label:<48} down->backup {:>8}  up->master {:>8}", secs(down), secs(up));
+    }
+}

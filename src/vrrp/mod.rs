@@ -9,6 +9,7 @@
 pub mod addr;
 pub mod fsm;
 pub mod garp;
+pub mod link;
 pub mod runtime;
 pub mod socket;
 pub mod track;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use log::{debug, error, info, warn};
+use tokio::sync::broadcast;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 use super::addr::{Netlink, Vip};
 use super::fsm::{self, Action, Event, State};
 use super::garp::{GarpSocket, Pacing};
+use super::link;
 use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
 use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
@@ -40,6 +42,7 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         }
     };
     let (tx, rx) = watch::channel(false);
+    let (link_tx, _) = broadcast::channel(256);
     let mut tasks = Vec::new();
     let scripts = &cfg.vrrp.scripts;
     let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
@@ -63,16 +66,20 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
                 None => (sc.weight, sc.weight_reverse),
             };
             let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
-            r.tracked.push((idx, Tracked { weight, reverse, status }));
+            r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
             if let Some(list) = subs.get_mut(idx) {
                 list.push(ttx.clone());
             }
         }
-        if !r.tracked.is_empty() {
+        if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
             r.track_rx = Some(trx);
+        }
+        if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
+            r.link_rx = Some(link_tx.subscribe());
         }
         tasks.push(tokio::spawn(r.run(rx.clone())));
     }
+    let monitor = tokio::spawn(link::monitor(link_tx));
     let mut script_tasks = Vec::new();
     for (idx, list) in subs.into_iter().enumerate() {
         if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
@@ -80,6 +87,7 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         }
     }
     let r = stop.await;
+    monitor.abort();
     for t in &script_tasks {
         t.abort();
     }
@@ -116,10 +124,18 @@ struct Runner {
     /// No "Entering BACKUP STATE" has been logged yet (the first says "(init)").
     first_backup: bool,
     base_priority: u8,
-    /// (script index, this instance's view of it).
-    tracked: Vec<(usize, Tracked)>,
+    /// What this instance tracks, and its view of each.
+    tracked: Vec<(Key, Tracked)>,
     track_rx: Option<UnboundedReceiver<(usize, Status)>>,
+    link_rx: Option<broadcast::Receiver<(u32, bool)>>,
     faulted: bool,
+}
+
+/// A tracked object: a vrrp_script (by index) or an interface (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Script(usize),
+    If(u32),
 }
 
 #[derive(Clone, Default)]
@@ -170,6 +186,7 @@ enum Wake {
     Timer,
     Packet(Rx),
     Track(usize, Status),
+    Link(u32, bool),
     RecvError(std::io::Error),
     Stop,
 }
@@ -254,6 +271,21 @@ impl Runner {
         let p = params(inst, g, src);
         let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
         let n = &inst.notify;
+        // The interface itself (unless dont_track_primary) and track_interface entries.
+        let mut tracked = Vec::new();
+        let if_status = |name: &str| if link::is_up(name).unwrap_or(false) { Status::Up } else { Status::Down };
+        if !inst.dont_track_primary {
+            tracked.push((Key::If(ifindex), Tracked { weight: 0, reverse: false, status: if_status(&ifname) }));
+        }
+        for t in &inst.track_interfaces {
+            match socket::ifindex(&t.name) {
+                Ok(idx) => tracked.push((
+                    Key::If(idx),
+                    Tracked { weight: t.weight.unwrap_or(0), reverse: t.reverse, status: if_status(&t.name) },
+                )),
+                Err(_) => warn!("({}) track_interface {} not found - ignoring", inst.name, t.name),
+            }
+        }
         Ok(Runner {
             name: inst.name.clone(),
             ifname,
@@ -284,8 +316,9 @@ impl Runner {
             },
             first_backup: true,
             base_priority: inst.priority,
-            tracked: Vec::new(),
+            tracked,
             track_rx: None,
+            link_rx: None,
             faulted: false,
         })
     }
@@ -304,6 +337,7 @@ impl Runner {
                     Err(e) => Wake::RecvError(e),
                 },
                 Some((idx, st)) = recv_opt(&mut self.track_rx) => Wake::Track(idx, st),
+                Some((idx, up)) = recv_link(&mut self.link_rx) => Wake::Link(idx, up),
                 _ = stop.changed() => Wake::Stop,
             };
             match wake {
@@ -323,13 +357,9 @@ impl Runner {
                     let pkt = buf.get(..n).unwrap_or(&[]).to_vec();
                     self.on_packet(&rx, &pkt).await;
                 }
-                Wake::Track(idx, st) => {
-                    for (i, t) in self.tracked.iter_mut() {
-                        if *i == idx {
-                            t.status = st;
-                        }
-                    }
-                    self.apply_tracking().await;
+                Wake::Track(idx, st) => self.set_tracked(Key::Script(idx), st).await,
+                Wake::Link(idx, up) => {
+                    self.set_tracked(Key::If(idx), if up { Status::Up } else { Status::Down }).await;
                 }
                 Wake::RecvError(e) => {
                     warn!("({}) receive error: {e}", self.name);
@@ -344,6 +374,19 @@ impl Runner {
             self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
         if rejected > 0 {
             info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+    }
+
+    async fn set_tracked(&mut self, key: Key, st: Status) {
+        let mut changed = false;
+        for (k, t) in self.tracked.iter_mut() {
+            if *k == key && t.status != st {
+                t.status = st;
+                changed = true;
+            }
+        }
+        if changed {
+            self.apply_tracking().await;
         }
     }
 
@@ -557,6 +600,14 @@ fn vw_ttl() -> u8 {
 async fn recv_opt(rx: &mut Option<UnboundedReceiver<(usize, Status)>>) -> Option<(usize, Status)> {
     match rx {
         Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next link event; None on a closed or lagging channel (the branch is then skipped once).
+async fn recv_link(rx: &mut Option<broadcast::Receiver<(u32, bool)>>) -> Option<(u32, bool)> {
+    match rx {
+        Some(r) => r.recv().await.ok(),
         None => std::future::pending().await,
     }
 }
