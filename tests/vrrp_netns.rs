@@ -124,19 +124,30 @@ struct Conf {
     extra: String,
     /// Extra top-level blocks (vrrp_script).
     top: String,
+    /// v2 PASS password.
+    pass: &'static str,
 }
 
 impl Conf {
     fn new(version: u8, advert: &'static str, priority: u8) -> Conf {
-        Conf { version, advert, priority, nopreempt: false, unicast: false, extra: String::new(), top: String::new() }
+        Conf {
+            version,
+            advert,
+            priority,
+            nopreempt: false,
+            unicast: false,
+            extra: String::new(),
+            top: String::new(),
+            pass: "s3cret!!",
+        }
     }
 }
 
 fn config(lab: &Lab, i: usize, c: &Conf) -> String {
     let auth = if c.version == 2 {
-        "    authentication {\n        auth_type PASS\n        auth_pass s3cret!!\n    }\n"
+        format!("    authentication {{\n        auth_type PASS\n        auth_pass {}\n    }}\n", c.pass)
     } else {
-        ""
+        String::new()
     };
     let mut nopreempt = if c.nopreempt { "    nopreempt\n".to_string() } else { String::new() };
     if c.unicast {
@@ -610,4 +621,58 @@ fn link_down_fault_both_roles() {
     for (label, down, up) in rows {
         println!("{label:<48} down->backup {:>8}  up->master {:>8}", secs(down), secs(up));
     }
+}
+
+/// Different PASS passwords: each side rejects the other's adverts, so both become master (as
+/// 2.2.7 does). keepalived logs every rejected packet; we log once per (reason, source).
+#[test]
+fn auth_mismatch_rejected_and_logged_once() {
+    skip_unless_lab!();
+    let lab = Lab::new("y", 35, 2);
+    let n1 = Node::start(&lab, 1, Impl::Keepalived, &Conf { pass: "aaaaaaaa", ..Conf::new(2, "1", 150) });
+    let n2 = Node::start(&lab, 2, Impl::Ours, &Conf { pass: "bbbbbbbb", ..Conf::new(2, "1", 100) });
+    wait_for(Duration::from_secs(6), || lab.has_vip(1) && lab.has_vip(2))
+        .unwrap_or_else(|| panic!("expected both masters\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_secs(3));
+    let ka = n1.log().matches("received an invalid passwd!").count();
+    let ours = n2.log().matches("received an invalid passwd!").count();
+    println!("== PASS mismatch: 'received an invalid passwd!' lines: keepalived {ka}, ours {ours}");
+    assert!(ka >= 3, "oracle logs each packet:\n{}", n1.log());
+    assert_eq!(ours, 1, "{}", n2.log());
+}
+
+/// notify_fifo: the lines written (BACKUP, MASTER, STOP) compared with keepalived's.
+fn fifo_lines(tag: &str, net: u8, which: Impl) -> Vec<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = Lab::new(tag, net, 1);
+    let fifo = lab.dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let mut reader =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let top = format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display());
+    let mut n = Node::start(&lab, 1, which, &Conf { top, ..Conf::new(3, "0.1", 100) });
+    wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
+    n.term();
+    let _ = n.child.wait();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(k) = reader.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    text.lines().map(String::from).collect()
+}
+
+#[test]
+fn notify_fifo_matches_keepalived() {
+    skip_unless_lab!();
+    let ka = fifo_lines("z", 36, Impl::Keepalived);
+    let ours = fifo_lines("A", 37, Impl::Ours);
+    println!("keepalived fifo: {ka:?}");
+    println!("our fifo:        {ours:?}");
+    assert!(ka.iter().any(|l| l == "INSTANCE \"VI_1\" MASTER 100"), "{ka:?}");
+    assert_eq!(ours, ka);
 }

@@ -41,6 +41,11 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
             return stop.await;
         }
     };
+    if let Some(d) = cfg.global.vrrp_startup_delay.filter(|d| !d.is_zero()) {
+        info!("Delaying startup for {} seconds", d.as_secs_f64());
+        tokio::time::sleep(d).await;
+    }
+    let fifos = Arc::new(open_fifos(&cfg.global));
     let (tx, rx) = watch::channel(false);
     let (link_tx, _) = broadcast::channel(256);
     let mut tasks = Vec::new();
@@ -48,7 +53,10 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
     let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
     for inst in instances {
         let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
-            Ok(r) => r,
+            Ok(mut r) => {
+                r.fifos = fifos.clone();
+                r
+            }
             Err(e) => {
                 error!("({}) cannot start: {e:#}", inst.name);
                 continue;
@@ -129,6 +137,8 @@ struct Runner {
     track_rx: Option<UnboundedReceiver<(usize, Status)>>,
     link_rx: Option<broadcast::Receiver<(u32, bool)>>,
     faulted: bool,
+    /// notify_fifo / vrrp_notify_fifo, opened once for all instances.
+    fifos: Arc<Vec<std::fs::File>>,
 }
 
 /// A tracked object: a vrrp_script (by index) or an interface (by index).
@@ -320,6 +330,7 @@ impl Runner {
             track_rx: None,
             link_rx: None,
             faulted: false,
+            fifos: Arc::new(Vec::new()),
         })
     }
 
@@ -586,11 +597,54 @@ impl Runner {
         if let Some(sc) = script {
             spawn_script(&sc, &[]);
         }
+        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
+        for f in self.fifos.iter() {
+            use std::io::Write;
+            if let Err(e) = (&*f).write_all(line.as_bytes()) {
+                debug!("notify fifo write failed: {e}");
+            }
+        }
         if let Some(sc) = self.notify.generic.clone() {
             let prio = self.fsm.priority().to_string();
             spawn_script(&sc, &["INSTANCE", &self.name, word, &prio]);
         }
     }
+}
+
+/// Opens (creating if needed) `notify_fifo` and `vrrp_notify_fifo`, starting their scripts
+/// with the FIFO path as argument. Read-write and non-blocking, so a missing reader never
+/// blocks us and lines wait in the pipe until one comes.
+fn open_fifos(g: &GlobalDefs) -> Vec<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo] {
+        let Some(path) = f.path.as_deref() else { continue };
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path);
+        let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        if !is_fifo {
+            let Ok(c) = std::ffi::CString::new(path) else { continue };
+            // SAFETY: a valid NUL-terminated path.
+            if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+                warn!("Unable to create notify FIFO {path}: {}", std::io::Error::last_os_error());
+                continue;
+            }
+        }
+        match std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(path) {
+            Ok(file) => out.push(file),
+            Err(e) => {
+                warn!("Unable to open notify FIFO {path}: {e}");
+                continue;
+            }
+        }
+        if let Some(sc) = &f.script {
+            spawn_script(sc, &[path]);
+        }
+    }
+    out
 }
 
 fn vw_ttl() -> u8 {
