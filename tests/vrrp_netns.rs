@@ -676,3 +676,60 @@ fn notify_fifo_matches_keepalived() {
     assert!(ka.iter().any(|l| l == "INSTANCE \"VI_1\" MASTER 100"), "{ka:?}");
     assert_eq!(ours, ka);
 }
+
+/// Equal priorities: one master, kept (a BACKUP accepts an equal-priority advert whatever the
+/// address; the address only breaks a tie between two masters).
+fn tie_scenario(tag: &str, net: u8, low_addr: Impl, high_addr: Impl) -> Duration {
+    let lab = Lab::new(tag, net, 2);
+    let n1 = Node::start(&lab, 1, low_addr, &Conf::new(3, "0.1", 100));
+    let n2 = Node::start(&lab, 2, high_addr, &Conf::new(3, "0.1", 100));
+    let t = wait_for(Duration::from_secs(5), || lab.has_vip(1) != lab.has_vip(2))
+        .unwrap_or_else(|| panic!("tie: no single master\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_millis(500));
+    let (m, o) = if lab.has_vip(1) { (1, 2) } else { (2, 1) };
+    assert_single_master(&lab, m, o, Duration::from_secs(1), "equal priority");
+    t
+}
+
+/// Priority 255 + state MASTER: master at once, no Master_Down wait.
+fn owner_start(tag: &str, net: u8, which: Impl) -> Duration {
+    let lab = Lab::new(tag, net, 1);
+    let extra = String::new();
+    let mut c = Conf { extra, ..Conf::new(2, "1", 255) };
+    c.top = String::new();
+    let conf_state_master = |lab: &Lab| config(lab, 1, &c).replace("state BACKUP", "state MASTER");
+    let path = lab.dir.join("owner.conf");
+    std::fs::write(&path, conf_state_master(&lab)).unwrap();
+    let log = lab.dir.join("owner.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let bin = if which == Impl::Ours { OURS } else { ORACLE };
+    let pid = |s: &str| lab.dir.join(format!("owner.{s}.pid")).display().to_string();
+    let t0 = Instant::now();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(1), bin, "-n", "-l", "-P", "-f"])
+        .arg(&path)
+        .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let _node = Node { child, log };
+    let got = wait_for(Duration::from_secs(3), || lab.has_vip(1));
+    got.map(|_| t0.elapsed()).unwrap_or_else(|| panic!("owner never master"))
+}
+
+#[test]
+fn equal_priority_and_owner() {
+    skip_unless_lab!();
+    let a = tie_scenario("B", 38, Impl::Keepalived, Impl::Ours);
+    let b = tie_scenario("C", 39, Impl::Ours, Impl::Keepalived);
+    let ka = owner_start("D", 40, Impl::Keepalived);
+    let ours = owner_start("E", 41, Impl::Ours);
+    println!(
+        "== equal priority 100: single stable master after {} (ours at .2), {} (keepalived at .2)",
+        secs(a),
+        secs(b)
+    );
+    println!("== priority 255 state MASTER, start -> VIP: keepalived {}, ours {}", secs(ka), secs(ours));
+    assert!(ours < Duration::from_millis(1500), "an owner does not wait Master_Down (3 s + skew)");
+}
