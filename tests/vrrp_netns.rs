@@ -110,6 +110,10 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         let _ = Command::new("sh").args([LAB, "down", &self.prefix, &self.n.to_string()]).status();
+        // Configs and logs stay for a failed test, to read.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
