@@ -277,6 +277,7 @@ impl Runner {
             group,
             our_src: src,
             skip_check_adv_addr: inst.skip_check_adv_addr || g.vrrp_skip_check_adv_addr,
+            allowed_src: (inst.check_unicast_src || g.vrrp_check_unicast_src).then(|| peers.clone()),
         };
         let p = params(inst, g, src);
         let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);

@@ -28,6 +28,8 @@ pub struct Expect {
     pub our_src: IpAddr,
     /// `skip_check_adv_addr`: do not require our VIPs in the advert.
     pub skip_check_adv_addr: bool,
+    /// `check_unicast_src`: the unicast peers a unicast advert must come from.
+    pub allowed_src: Option<Vec<IpAddr>>,
 }
 
 /// Why a packet was not accepted. `reason()` names the counter.
@@ -57,6 +59,8 @@ pub enum Reject {
     Checksum,
     UnexpectedMulticast,
     VipMissing,
+    /// `check_unicast_src` and the sender is not a configured unicast peer.
+    UnknownPeer,
     /// Our own packet (multicast loop or a bridge reflecting it).
     Own,
 }
@@ -77,6 +81,7 @@ impl Reject {
             Reject::Checksum => "chk_err",
             Reject::UnexpectedMulticast => "dst_err",
             Reject::VipMissing => "addr_list_err",
+            Reject::UnknownPeer => "unknown_peer",
             Reject::Own => "own",
         }
     }
@@ -101,6 +106,7 @@ impl Reject {
             Reject::Checksum => "Invalid VRRP checksum".to_string(),
             Reject::UnexpectedMulticast => "Expected unicast packet but received multicast packet".to_string(),
             Reject::VipMissing => format!("ip address associated with VRID {vrid} not present in MASTER advert"),
+            Reject::UnknownPeer => "unicast source address is not a unicast peer".to_string(),
             Reject::Own => "own packet".to_string(),
         }
     }
@@ -222,6 +228,12 @@ fn check_message(
             return Err(Reject::VipMissing);
         }
     }
+    if let Some(peers) = &exp.allowed_src
+        && exp.unicast
+        && !peers.contains(&src)
+    {
+        return Err(Reject::UnknownPeer);
+    }
     let interval = match version {
         Version::V2 => Duration::from_secs(u64::from(pkt.adver_int())),
         _ => Duration::from_millis(u64::from(pkt.max_adver_int()) * 10),
@@ -275,6 +287,7 @@ mod tests {
             group: IpAddr::V4(GROUP),
             our_src: IpAddr::V4(ME),
             skip_check_adv_addr: false,
+            allowed_src: None,
         }
     }
 
@@ -374,6 +387,11 @@ mod tests {
         let a = check_v4(&ok, &e).unwrap();
         assert_eq!(a.interval, Duration::from_millis(100));
         assert!(!a.old_unicast_checksum);
+        let mut strict = e.clone();
+        strict.allowed_src = Some(vec![IpAddr::V4(VIP)]);
+        assert_eq!(check_v4(&ok, &strict), Err(Reject::UnknownPeer));
+        strict.allowed_src = Some(vec![IpAddr::V4(PEER)]);
+        assert!(check_v4(&ok, &strict).is_ok());
         let old = r.to_ipv4_datagram(PEER, ME, 255, &ChecksumMode::old_unicast(PEER, GROUP)).unwrap();
         assert!(check_v4(&old, &e).unwrap().old_unicast_checksum);
         let v2sum = r.to_ipv4_datagram(PEER, ME, 255, &ChecksumMode::MessageOnly).unwrap();
