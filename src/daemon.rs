@@ -127,7 +127,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        wait_for_stop().await
+        crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop()).await
     });
     if let Some(d) = director {
         d.stop(stop_mode(cli, &cfg));
