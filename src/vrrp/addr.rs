@@ -251,7 +251,6 @@ mod tests {
             no_track: false,
             use_vmac: false,
             preferred_lft: None,
-            track_group: None,
         };
         let v = Vip::from_config(&a, "eth0", 3);
         assert_eq!(v.brd, Some("10.1.3.255".parse().unwrap()));
