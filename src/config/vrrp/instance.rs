@@ -240,39 +240,36 @@ pub fn parse_track_list(n: &Node, ctx: &mut Ctx<'_>, inst: &str, what: &str) -> 
         let name = c.keyword().to_string();
         let mut t = TrackRef { name: name.clone(), weight: None, reverse: false, pos: c.pos().clone() };
         let mut ok = true;
-        let mut i = 1;
-        while let Some(w) = c.arg_str(i) {
-            match w {
-                "weight" => {
-                    let Some(v) = c.arg_str(i + 1) else {
-                        ctx.error(c.pos(), format!("({inst}) {what} {name}: weight requires a value"));
-                        ok = false;
-                        break;
-                    };
+        // Only `weight W [reverse]` may follow the name.
+        match c.arg_str(1) {
+            None => {}
+            Some("weight") => match c.arg_str(2) {
+                None => {
+                    ctx.error(c.pos(), format!("({inst}) {what} {name}: weight requires a value"));
+                    ok = false;
+                }
+                Some(v) => {
                     match v.parse::<i32>() {
                         Ok(x) if (-253..=253).contains(&x) => t.weight = Some(x),
                         _ => {
                             ctx.error(
-                                &c.tokens[i + 1].pos,
+                                &c.tokens[2].pos,
                                 format!("({inst}) {what} {name}: weight {v} must be between [-253..253] inclusive, ignoring..."),
                             );
                             ok = false;
                         }
                     }
-                    i += 2;
+                    match c.arg(3) {
+                        None => {}
+                        Some(r) if r.text == "reverse" => t.reverse = true,
+                        Some(r) => ctx.error(
+                            &r.pos,
+                            format!("({inst}) unknown {what} {name} weight option {} - ignoring", r.text),
+                        ),
+                    }
                 }
-                "reverse" => {
-                    t.reverse = true;
-                    i += 1;
-                }
-                "no_reverse" | "noreverse" => {
-                    i += 1;
-                }
-                o => {
-                    ctx.error(&c.tokens[i].pos, format!("({inst}) {what} {name}: unknown option '{o}'"));
-                    i += 1;
-                }
-            }
+            },
+            Some(o) => ctx.error(&c.tokens[1].pos, format!("({inst}) unknown {what} {name} option {o} - ignoring")),
         }
         if ok {
             out.push(t);
@@ -860,7 +857,7 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     let own = v.interface.clone();
     v.track_interfaces.retain(|t| {
         if own.as_deref() == Some(t.name.as_str()) {
-            ctx.warn(&t.pos, format!("({name}) Ignoring track_interface {} since own interface", t.name));
+            ctx.error(&t.pos, format!("({name}) Ignoring track_interface {} since own interface", t.name));
             return false;
         }
         true
