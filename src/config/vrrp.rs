@@ -584,7 +584,7 @@ fn parse_sync_group(n: &Node, ctx: &mut Ctx<'_>) -> Option<SyncGroup> {
             "notify" => g.notify.generic = script::parse(c, ctx, UserArgs::Allowed),
             "smtp_alert" => g.smtp_alert = ctx.opt_bool(c, 1),
             "global_tracking" => {
-                ctx.warn(
+                ctx.error(
                     c.pos(),
                     format!(
                         "({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
