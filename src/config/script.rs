@@ -234,6 +234,12 @@ pub fn check_file(s: &mut Script, g: &GlobalDefs, kind: Kind, name: &str, ctx: &
         return flags;
     };
     flags.found = true;
+    if !prog.contains('/') {
+        ctx.warn(
+            &pos,
+            format!("script `{prog}` resolved by path search to `{}`. Please specify full path.", path.display()),
+        );
+    }
     if let Some(why) = system::script_insecurity(&path, s.uid.unwrap_or(0)) {
         flags.insecure = true;
         s.insecure = true;

@@ -643,13 +643,23 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
             }
         }
     }
+    let dynamic = g.dynamic_interfaces.is_some();
     let mut missing = false;
-    for i in v.instances.iter() {
-        missing |= instance::report_missing_interfaces(i, ctx);
+    for a in &v.static_addresses {
+        if let Some(d) = &a.dev {
+            missing |= addr::check_dev(ctx, &a.pos, d, &format!("static ip address {}", a.addr), dynamic);
+        }
     }
-    let static_devs = v.static_addresses.iter().filter_map(|a| a.dev.as_deref());
-    let static_route_devs = v.static_routes.iter().filter_map(|r| r.dev.as_deref());
-    missing |= static_devs.chain(static_route_devs).any(|d| !super::system::if_exists(d));
+    for r in &v.static_routes {
+        if let Some(d) = &r.dev {
+            missing |= addr::check_dev(ctx, &r.pos, d, "static route", dynamic);
+        }
+    }
+    for i in v.instances.iter() {
+        missing |= instance::report_missing_interfaces(i, dynamic, ctx);
+    }
+    // With dynamic_interfaces keepalived waits for them instead.
+    let missing = missing && !dynamic;
     if missing {
         ctx.error(&Pos::none(), "Non-existent interface specified in configuration");
         v.missing_interface = true;

@@ -91,11 +91,19 @@ fn max_prefix(a: &IpAddr) -> u8 {
     if a.is_ipv4() { 32 } else { 128 }
 }
 
-/// Report a missing interface the way keepalived does (a config error: `-t` exits 5).
-pub fn check_dev(ctx: &mut Ctx<'_>, pos: &Pos, dev: &str, what: &str) {
-    if !system::if_exists(dev) {
-        ctx.error(pos, format!("WARNING - interface {dev} for {what} doesn't exist (Non-existent interface)"));
+/// Report a missing interface the way keepalived does; true when missing. Without
+/// `dynamic_interfaces` this is a config error and stops the checks (the caller's business).
+pub fn check_dev(ctx: &mut Ctx<'_>, pos: &Pos, dev: &str, what: &str, dynamic: bool) -> bool {
+    if system::if_exists(dev) {
+        return false;
     }
+    let msg = format!("WARNING - interface {dev} for {what} doesn't exist");
+    if dynamic {
+        ctx.warn(pos, msg)
+    } else {
+        ctx.error(pos, msg)
+    }
+    true
 }
 
 /// One `virtual_ipaddress`-style line. None when the address itself is unusable.
@@ -182,10 +190,7 @@ pub fn parse_ip_address(n: &Node, ctx: &mut Ctx<'_>) -> Option<IpAddress> {
                     return None;
                 }
             }
-            "dev" => {
-                check_dev(ctx, &t.pos, a, &format!("ip address {}", first.text));
-                ip.dev = Some(a.to_string());
-            }
+            "dev" => ip.dev = Some(a.to_string()),
             "scope" if addr.is_ipv6() && a != "global" => {
                 ctx.error(&t.pos, format!("Cannot specify scope for IPv6 addresses ({}) - ignoring scope", first.text))
             }
@@ -415,10 +420,7 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
                     }
                 }
             }
-            "dev" | "oif" => {
-                check_dev(ctx, &a.pos, v, "VROUTE nexthop");
-                r.dev = Some(v.to_string());
-            }
+            "dev" | "oif" => r.dev = Some(v.to_string()),
             "table" => {
                 if system::route_table(v).is_none() {
                     ctx.error(&a.pos, format!("Routing table {v} not found for route - ignoring route"));
@@ -677,7 +679,6 @@ mod tests {
             ("10.1.1.300", "invalid IP", false),
             ("10.1.1.x/24", "invalid IP", false),
             ("10.1.1.2/33", "Invalid address prefix len 33", true),
-            ("10.1.1.2 dev no-such-if0", "doesn't exist", true),
             ("10.1.1.2 scope foo", "Invalid scope", true),
             ("10.1.1.2 bogus", "Unknown configuration entry 'bogus'", true),
             ("10.1.1.2 dev", "requires a value", true),
@@ -724,7 +725,6 @@ mod tests {
             ("10.0.0.0/8 via x", "Invalid value"),
             ("10.0.0.0/40", "Invalid route destination"),
             ("10.0.0.0/8 metric x", "Invalid value"),
-            ("10.0.0.0/8 dev no-such-if0", "doesn't exist"),
             ("blackhole", "no destination"),
             ("10.0.0.0/8 proto static", "Unknown route option 'proto'"),
             ("10.0.0.0/8 dev lo realm 5", "Unknown route option 'realm'"),

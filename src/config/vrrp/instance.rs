@@ -864,26 +864,36 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     });
 }
 
-/// Report the instance's missing interfaces (its own and tracked ones) and say whether any
-/// interface it names, VIP and route devices included, is missing.
-pub fn report_missing_interfaces(v: &VrrpInstance, ctx: &mut Ctx<'_>) -> bool {
+/// Report the instance's missing interfaces (its own, tracked ones, VIP and route devices) and
+/// say whether any is missing.
+pub fn report_missing_interfaces(v: &VrrpInstance, dynamic: bool, ctx: &mut Ctx<'_>) -> bool {
     let mut missing = false;
     if let Some(i) = &v.interface {
-        if !system::if_exists(i) {
-            let ipos = v.interface_pos.clone().unwrap_or_else(|| v.pos.clone());
-            ctx.error(&ipos, format!("WARNING - interface {i} for vrrp_instance {} doesn't exist", v.name));
-            missing = true;
-        }
+        let ipos = v.interface_pos.clone().unwrap_or_else(|| v.pos.clone());
+        missing |= addr::check_dev(ctx, &ipos, i, &format!("vrrp_instance {}", v.name), dynamic);
     }
     for t in &v.track_interfaces {
         if !system::if_exists(&t.name) {
-            ctx.error(&t.pos, format!("({}) tracked interface {} doesn't exist", v.name, t.name));
+            let msg = format!("({}) tracked interface {} doesn't exist", v.name, t.name);
+            if dynamic {
+                ctx.warn(&t.pos, msg)
+            } else {
+                ctx.error(&t.pos, msg)
+            }
             missing = true;
         }
     }
-    let devs = v.vips.iter().chain(&v.evips).filter_map(|a| a.dev.as_deref());
-    let route_devs = v.vroutes.iter().filter_map(|r| r.dev.as_deref());
-    missing | devs.chain(route_devs).any(|d| !system::if_exists(d))
+    for a in v.vips.iter().chain(&v.evips) {
+        if let Some(d) = &a.dev {
+            missing |= addr::check_dev(ctx, &a.pos, d, &format!("ip address {}", a.addr), dynamic);
+        }
+    }
+    for r in &v.vroutes {
+        if let Some(d) = &r.dev {
+            missing |= addr::check_dev(ctx, &r.pos, d, "VROUTE nexthop", dynamic);
+        }
+    }
+    missing
 }
 
 fn dur(d: Duration) -> String {

@@ -200,6 +200,17 @@ fn missing_interface_stops_checks() {
     }
     let (_, m, _) = load("static_ipaddress {\n 10.9.9.9/32 dev no-such-if0\n}\n");
     assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = load("static_routes {\n 10.9.0.0/16 dev no-such-if0\n}\n");
+    assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = inst("virtual_routes {\n 10.9.0.0/16 dev no-such-if0\n }", "");
+    assert!(has(&m, "interface no-such-if0 for VROUTE nexthop doesn't exist"), "{m:?}");
+    // dynamic_interfaces: keepalived waits for the interface instead.
+    let (c, m, _) = load(
+        "global_defs {\n dynamic_interfaces\n}\nvrrp_instance V {\n interface no-such-if0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n 10.1.1.1 dev no-such-if1\n }\n}\n",
+    );
+    assert!(!has(&m, "Non-existent interface specified"), "{m:?}");
+    assert!(!c.vrrp.missing_interface);
 }
 
 #[test]
