@@ -830,6 +830,9 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     if v.vrf.is_some() && v.interface.is_some() {
         ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
     }
+    if strict {
+        strict_checks(v, version, ctx);
+    }
     // Defaults from globals.
     let gp = &g.garp;
     v.garp.master_delay.get_or_insert(gp.master_delay);
@@ -862,6 +865,41 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
         }
         true
     });
+}
+
+/// vrrp_strict / strict_mode: settings RFC 3768/5798 forbid are reset with a config error.
+fn strict_checks(v: &mut VrrpInstance, version: u8, ctx: &mut Ctx<'_>) {
+    let name = v.name.clone();
+    let pos = v.pos.clone();
+    let mut err = |m: &str| ctx.error(&pos, format!("({name}) {m}"));
+    if v.garp.lower_prio_delay.is_some_and(|d| !d.is_zero()) {
+        err("Strict mode requires no repeat garp delay. resetting");
+        v.garp.lower_prio_delay = Some(Duration::ZERO);
+    }
+    if v.garp.lower_prio_repeat.is_some_and(|r| r != 0) {
+        err("Strict mode requires no repeat garps. resetting");
+        v.garp.lower_prio_repeat = Some(0);
+    }
+    if v.down_timer_adverts.is_some_and(|d| d != 3) {
+        err("down_timer_adverts is incompatible with strict mode - resetting");
+        v.down_timer_adverts = Some(3);
+    }
+    if v.higher_prio_send_advert == Some(true) {
+        err("strict mode requires higher_prio_send_advert to be clear. resetting");
+        v.higher_prio_send_advert = Some(false);
+    }
+    if v.lower_prio_no_advert == Some(false) {
+        err("Strict mode requires no lower priority advert. resetting");
+        v.lower_prio_no_advert = Some(true);
+    }
+    if version == 2 && v.accept == Some(true) {
+        err("warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting");
+        v.accept = Some(false);
+    }
+    if !v.preempt_delay.is_zero() {
+        err("preempt_delay is incompatible with strict mode - resetting");
+        v.preempt_delay = Duration::ZERO;
+    }
 }
 
 /// Report the instance's missing interfaces (its own, tracked ones, VIP and route devices) and

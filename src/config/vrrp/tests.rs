@@ -164,6 +164,20 @@ fn completion_errors() {
     assert!(!has(&m, "Strict"));
     let (_, m, _) = inst("authentication {\n auth_type PASS\n auth_pass x\n }", "global_defs {\n vrrp_strict\n}\n");
     assert!(has(&m, "Strict mode does not support authentication"));
+    for (body, want) in [
+        ("garp_lower_prio_delay 1", "no repeat garp delay"),
+        ("garp_lower_prio_repeat 1", "no repeat garps"),
+        ("down_timer_adverts 1", "down_timer_adverts is incompatible with strict mode"),
+        ("higher_prio_send_advert", "higher_prio_send_advert to be clear"),
+        ("lower_prio_no_advert off", "no lower priority advert"),
+        ("accept", "accept mode for VRRP version 2"),
+        ("preempt_delay 1", "preempt_delay is incompatible with strict mode"),
+    ] {
+        let (_, m, _) = inst(body, "global_defs {\n vrrp_strict\n}\n");
+        assert!(has(&m, want), "{body}: {m:?}");
+        let (_, m, _) = inst(body, "");
+        assert!(!has(&m, want), "{body}: {m:?}");
+    }
     let (_, m, _) = inst("state MASTER\n priority 100", "global_defs {\n vrrp_strict\n}\n");
     assert!(has(&m, "State MASTER must match being address owner"));
     let (_, m, _) = load("vrrp_instance V {\n interface lo\n virtual_router_id 1\n}\nvrrp_instance V {\n}\n");
