@@ -464,7 +464,15 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
         }
         "version" => {
             if let Some(x) = ctx.uint(c, 1, 2, 3) {
-                v.version = Some(x as u8);
+                // IPv6 VIPs already read mean version 3.
+                if x == 2 && v.ipv6 == Some(true) {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("({iname}) vrrp_version 2 conflicts with IPv6 addresses (VRRPv3 only); ignoring."),
+                    );
+                } else {
+                    v.version = Some(x as u8);
+                }
             }
         }
         "check_unicast_src" => {
@@ -872,6 +880,12 @@ fn strict_checks(v: &mut VrrpInstance, version: u8, ctx: &mut Ctx<'_>) {
     let name = v.name.clone();
     let pos = v.pos.clone();
     let mut err = |m: &str| ctx.error(&pos, format!("({name}) {m}"));
+    if v.vips.first().is_some_and(|a| match a.addr {
+        IpAddr::V6(x) => (x.segments()[0] & 0xffc0) != 0xfe80,
+        IpAddr::V4(_) => false,
+    }) {
+        err("the first IPv6 VIP address must be link local");
+    }
     if v.garp.lower_prio_delay.is_some_and(|d| !d.is_zero()) {
         err("Strict mode requires no repeat garp delay. resetting");
         v.garp.lower_prio_delay = Some(Duration::ZERO);

@@ -195,6 +195,14 @@ fn rounding_and_v6() {
     );
     assert_eq!(c.vrrp.instances[0].version(), 3, "{m:?}");
     assert_eq!(c.vrrp.instances[0].ipv6, Some(true));
+    let (_, m, _) = load(
+        "vrrp_instance V {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n 2001:db8::1/64\n }\n version 2\n}\n",
+    );
+    assert!(has(&m, "vrrp_version 2 conflicts"), "{m:?}");
+    let (_, m, _) = load(
+        "vrrp_instance V {\n interface lo\n virtual_router_id 1\n strict_mode\n virtual_ipaddress {\n 2001:db8::1/64\n }\n}\n",
+    );
+    assert!(has(&m, "first IPv6 VIP address must be link local"), "{m:?}");
 }
 
 #[test]
