@@ -693,6 +693,9 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
         v.removed = true;
         return;
     }
+    if v.vrf.is_some() && v.interface.is_some() {
+        ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
+    }
     // Interface (existence was checked by the caller, before completion).
     if let Some(i) = v.interface.clone() {
         if system::if_is_loopback(&i) {
@@ -835,9 +838,7 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
             );
         }
     }
-    if v.vrf.is_some() && v.interface.is_some() {
-        ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
-    }
+
     if strict {
         strict_checks(v, version, ctx);
     }

@@ -90,6 +90,12 @@ fn clean_config_exits_0() {
          priority 100\n virtual_ipaddress {{\n  192.168.112.10\n }}\n}}\n"
     ));
     assert_eq!(rc, 0, "{m:?}");
+    let (_, m, rc) = load(&format!(
+        "vrrp_instance VI_1 {{\n interface {ifname}\n virtual_router_id 51\n virtual_ipaddress {{\n  10.1.1.1\n }}\n \
+         track_interface {{\n  {ifname}\n }}\n}}\n"
+    ));
+    assert_eq!(rc, 5);
+    assert!(has(&m, "since own interface"), "{m:?}");
 }
 
 #[test]
@@ -140,6 +146,20 @@ fn instance_errors() {
         ("lvs_sync_daemon_interface eth0", "lvs_sync_daemon_interface against a vrrp is deprecated"),
         ("bogus", "Unknown keyword 'bogus'"),
         ("virtual_ipaddress {\n fe80::1\n }", "address family must match VRRP instance [fe80::1]"),
+        ("debug 5", "Debug value '5' not valid"),
+        ("garp_extra_if", "garp_extra_if specified without time"),
+        ("garp_extra_if all x", "garp_extra_if 'x' invalid"),
+        ("garp_master_repeat 0", "garp_master_repeat must be greater than 0"),
+        ("vrf x", "Cannot specify VRF interface and interface"),
+        ("use_vmac /x/y", "too long or invalid characters"),
+        ("native_ipv6", "Cannot specify native_ipv6 with IPv4 addresses"),
+        ("vmac_xmit_base", "vmac_xmit_base is only valid with a vmac"),
+        ("use_ipvlan", "IPv4 ipvlan requires a source ip address"),
+        ("kernel_rx_buf_size", "invalid kernel_rx_buf_size"),
+        ("linkbeat_use_polling", "'linkbeat_use_polling' in vrrp instance deprecated"),
+        ("vmac_garp_intvl 1", "vmac_garp_intvl\" is deprecated"),
+        ("check_unicast_src", "unicast keyword has been specified without any unicast peers"),
+        ("old_unicast_checksum", "unicast keyword has been specified without any unicast peers"),
     ] {
         let (_, m, rc) = inst(body, "");
         assert_eq!(rc, 5, "{body}: {m:?}");
@@ -275,6 +295,15 @@ fn vrrp_script_and_trackers() {
         ("vrrp_track_process p {\n process x\n param_match x\n}", "Invalid param_match type x"),
         ("track_file f {\n weight 1\n}", "No file set for track_file f - ignoring"),
         ("track_file f {\n file /x\n init_file x\n}", "invalid init_file value"),
+        ("track_file f {\n file /x\n init_file 255\n}", "outside sensible range [-254, 254]"),
+        ("track_file f {\n file /x\n file /y\n}", "File already set for track file f"),
+        ("track_file f {\n file /x\n weight\n}", "No weight specified for track file f"),
+        ("track_file f {\n file /x\n weight 1 x\n}", "unknown weight option x"),
+        ("vrrp_track_process p {\n process a\n process b\n}", "Process already set for track process p"),
+        ("vrrp_track_process p {\n process a\n weight\n}", "No weight specified for track process p"),
+        ("vrrp_track_process p {\n process a\n fork_delay 0\n}", "outside range"),
+        ("vrrp_script chk {\n script /bin/true\n interval 0\n}", "interval must be greater than 0"),
+        ("vrrp_script chk {\n script /bin/true\n timeout 1.5\n}", "not a valid number"),
         ("garp_group {\n interface lo\n}", "garp group 0 does not have any delay set"),
         ("bfd_instance b {\n}", "BFD instance b has no neighbor address set"),
         ("bfd_instance b {\n neighbor_ip 10.0.0.9\n idle_tx 100\n}", "idle_tx value 100 is not valid"),
