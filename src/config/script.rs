@@ -53,11 +53,11 @@ impl Script {
             if i > 0 {
                 s.push(' ');
             }
-            if i == 0 {
-                if let Some(p) = &self.path {
-                    let _ = write!(s, "'{}'", p.display());
-                    continue;
-                }
+            if i == 0
+                && let Some(p) = &self.path
+            {
+                let _ = write!(s, "'{}'", p.display());
+                continue;
             }
             let _ = write!(s, "'{a}'");
         }
@@ -140,14 +140,14 @@ pub fn default_user(g: &GlobalDefs) -> DefaultUser {
 
 /// Check `script_user` itself ("Error setting global script uid/gid").
 pub fn check_global_user(g: &GlobalDefs, ctx: &mut Ctx<'_>) {
-    if let Some((u, grp, pos)) = &g.script_user {
-        if system::user_group_ids(u, grp.as_deref()).is_none() {
-            let who = match grp {
-                Some(grp) => format!("{u}:{grp}"),
-                None => u.clone(),
-            };
-            ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
-        }
+    if let Some((u, grp, pos)) = &g.script_user
+        && system::user_group_ids(u, grp.as_deref()).is_none()
+    {
+        let who = match grp {
+            Some(grp) => format!("{u}:{grp}"),
+            None => u.clone(),
+        };
+        ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
     }
 }
 

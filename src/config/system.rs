@@ -59,12 +59,12 @@ pub fn route_table(t: &str) -> Option<u32> {
         let Ok(text) = std::fs::read_to_string(f) else { continue };
         for line in text.lines() {
             let mut w = line.split_whitespace();
-            if let (Some(n), Some(name)) = (w.next(), w.next()) {
-                if name == t && !n.starts_with('#') {
-                    if let Ok(v) = n.parse() {
-                        return Some(v);
-                    }
-                }
+            if let (Some(n), Some(name)) = (w.next(), w.next())
+                && name == t
+                && !n.starts_with('#')
+                && let Ok(v) = n.parse()
+            {
+                return Some(v);
             }
         }
     }

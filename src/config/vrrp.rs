@@ -218,13 +218,13 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "linkbeat_interfaces" => {
             blank_check(ctx, n);
             for c in n.children() {
-                if let Some(m) = c.arg_str(1) {
-                    if !matches!(m, "MII" | "ETHTOOL" | "IOCTL") {
-                        ctx.error(
-                            &c.tokens[1].pos,
-                            format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
-                        );
-                    }
+                if let Some(m) = c.arg_str(1)
+                    && !matches!(m, "MII" | "ETHTOOL" | "IOCTL")
+                {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
+                    );
                 }
                 v.linkbeat_interfaces.push((c.keyword().to_string(), words(c), c.pos().clone()));
             }
@@ -287,9 +287,9 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                 ) {
                     return Kw::Unknown;
                 }
-                if k == "idle_tx" {
-                    if let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint) {
-                        if !(1000..=4_294_967).contains(&x) {
+                if k == "idle_tx"
+                    && let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint)
+                        && !(1000..=4_294_967).contains(&x) {
                             let msg = format!(
                                 "Configuration error: BFD instance {} idle_tx value {x} is not valid (must be in range [1000-4294967]), ignoring",
                                 name.as_deref().unwrap_or("")
@@ -297,8 +297,6 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                             ctx.error(&c.tokens[1].pos, msg);
                             return Kw::Leaf;
                         }
-                    }
-                }
                 b.lines.push((k.to_string(), words(c), c.pos().clone()));
                 Kw::Leaf
             });
@@ -634,13 +632,13 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     // Script users are set at parse time in keepalived: a track script without one is dropped
     // before the instances look it up.
     for s in v.scripts.iter_mut().filter(|s| !s.removed) {
-        if let Some(sc) = &mut s.script {
-            if !script::assign_user(sc, &g, script::Kind::Track, ctx) {
-                if sc.user.is_none() {
-                    ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
-                }
-                s.removed = true;
+        if let Some(sc) = &mut s.script
+            && !script::assign_user(sc, &g, script::Kind::Track, ctx)
+        {
+            if sc.user.is_none() {
+                ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
             }
+            s.removed = true;
         }
     }
     let dynamic = g.dynamic_interfaces.is_some();
@@ -759,14 +757,14 @@ fn finish_sync_groups(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
                 ctx.error(pos, format!("Virtual router {m} specified in sync group {gname} doesn't exist - ignoring"));
                 return false;
             }
-            if let Some(other) = owner.get(m) {
-                if *other != gname {
-                    ctx.error(
-                        pos,
-                        format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
-                    );
-                    return false;
-                }
+            if let Some(other) = owner.get(m)
+                && *other != gname
+            {
+                ctx.error(
+                    pos,
+                    format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
+                );
+                return false;
             }
             owner.insert(m.clone(), gname.clone());
             true
@@ -859,10 +857,10 @@ pub fn dump(v: &VrrpConfig, out: &mut String) {
             let insecure = s.script.as_ref().is_some_and(|x| x.insecure);
             let _ = writeln!(out, "   Insecure = {}", if insecure { "yes" } else { "no" });
             let _ = writeln!(out, "   Init state = {}", if s.init_fail { "INIT_FAILED" } else { "INIT" });
-            if let Some(sc) = &s.script {
-                if let (Some(u), Some(g)) = (sc.uid, sc.gid) {
-                    let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
-                }
+            if let Some(sc) = &s.script
+                && let (Some(u), Some(g)) = (sc.uid, sc.gid)
+            {
+                let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
             }
         }
     }

@@ -343,11 +343,11 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         inet6: false,
     };
     let mut i = 0;
-    if let Some(t) = n.tokens.first() {
-        if ROUTE_TYPES.contains(&t.text.as_str()) {
-            r.kind = Some(t.text.clone());
-            i = 1;
-        }
+    if let Some(t) = n.tokens.first()
+        && ROUTE_TYPES.contains(&t.text.as_str())
+    {
+        r.kind = Some(t.text.clone());
+        i = 1;
     }
     if n.tokens.get(i).map(|t| t.text.as_str()) == Some("inet6") {
         r.inet6 = true;

@@ -374,13 +374,13 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
         }
         "use_vmac" => {
             let name = c.arg_str(1).map(str::to_string);
-            if let Some(n) = &name {
-                if n.len() > 15 || n.contains(|ch: char| ch == '/' || ch.is_whitespace()) {
-                    ctx.error(
-                        &c.tokens[1].pos,
-                        format!("VMAC interface name '{n}' too long or invalid characters - ignoring"),
-                    );
-                }
+            if let Some(n) = &name
+                && (n.len() > 15 || n.contains(|ch: char| ch == '/' || ch.is_whitespace()))
+            {
+                ctx.error(
+                    &c.tokens[1].pos,
+                    format!("VMAC interface name '{n}' too long or invalid characters - ignoring"),
+                );
             }
             v.use_vmac = Some(Vmac { name, mac: c.arg_str(2).map(str::to_string) })
         }
@@ -697,12 +697,12 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
         ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
     }
     // Interface (existence was checked by the caller, before completion).
-    if let Some(i) = v.interface.clone() {
-        if system::if_is_loopback(&i) {
-            let ipos = v.interface_pos.clone().unwrap_or_else(|| pos.clone());
-            ctx.error(&ipos, format!("({name}) cannot use a loopback interface ({i}) for vrrp - ignoring"));
-            v.interface = None;
-        }
+    if let Some(i) = v.interface.clone()
+        && system::if_is_loopback(&i)
+    {
+        let ipos = v.interface_pos.clone().unwrap_or_else(|| pos.clone());
+        ctx.error(&ipos, format!("({name}) cannot use a loopback interface ({i}) for vrrp - ignoring"));
+        v.interface = None;
     }
     if v.interface.is_none() {
         ctx.error(&pos, format!("({name}) Unknown interface! (set 'interface')"));
@@ -722,13 +722,14 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
             ctx.error(&pos, format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"));
             v.unicast_ttl = None;
         }
-        if let Some(i) = &v.interface {
-            if system::if_exists(i) && !system::if_is_multicast(i) {
-                ctx.error(
-                    &pos,
-                    format!("({name}) interface {i} does not support multicast, specify unicast peers - disabling"),
-                );
-            }
+        if let Some(i) = &v.interface
+            && system::if_exists(i)
+            && !system::if_is_multicast(i)
+        {
+            ctx.error(
+                &pos,
+                format!("({name}) interface {i} does not support multicast, specify unicast peers - disabling"),
+            );
         }
     }
     // Priority and initial state.
@@ -807,7 +808,7 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
                 ),
             );
             v.advert_int = Duration::from_millis(40_950);
-        } else if us % 10_000 != 0 {
+        } else if !us.is_multiple_of(10_000) {
             ctx.error(
                 &apos,
                 format!(
