@@ -232,6 +232,10 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "interface_up_down_delays" => {
             blank_check(ctx, n);
             for c in n.children() {
+                if c.args().is_empty() {
+                    // keepalived accepts a bare interface (no delay).
+                    continue;
+                }
                 let down = c.arg_str(1).and_then(super::tree::parse_timer).filter(|d| *d <= Duration::from_secs(255));
                 let up = match c.arg_str(2) {
                     None => down,
@@ -651,6 +655,11 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     for r in &v.static_routes {
         if let Some(d) = &r.dev {
             missing |= addr::check_dev(ctx, &r.pos, d, "static route", dynamic);
+        }
+    }
+    for gg in &v.garp_groups {
+        for i in &gg.interfaces {
+            missing |= addr::check_dev(ctx, &gg.pos, i, "garp_group", dynamic);
         }
     }
     for i in v.instances.iter() {

@@ -242,6 +242,8 @@ fn missing_interface_stops_checks() {
     }
     let (_, m, _) = load("static_ipaddress {\n 10.9.9.9/32 dev no-such-if0\n}\n");
     assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = load("garp_group {\n garp_interval 1\n interface no-such-if0\n}\n");
+    assert!(has(&m, "Non-existent interface specified"), "{m:?}");
     let (_, m, _) = load("static_routes {\n 10.9.0.0/16 dev no-such-if0\n}\n");
     assert!(has(&m, "Non-existent interface specified"), "{m:?}");
     let (_, m, _) = inst("virtual_routes {\n 10.9.0.0/16 dev no-such-if0\n }", "");
