@@ -12,11 +12,20 @@ const END: &str = "<!-- END generated -->";
 /// Section parser files and what they hold.
 const FILES: &[(&str, &str)] = &[
     ("src/config/global.rs", "global_defs and the global root keywords"),
-    ("src/config/vrrp.rs", "VRRP root blocks: vrrp_script, track_file, vrrp_track_process, vrrp_sync_group, garp_group, static_*"),
+    (
+        "src/config/vrrp.rs",
+        "VRRP root blocks: vrrp_script, track_file, vrrp_track_process, vrrp_sync_group, garp_group, static_*",
+    ),
     ("src/config/vrrp/instance.rs", "vrrp_instance"),
-    ("src/config/vrrp/addr.rs", "address, route and rule lines (virtual_ipaddress, virtual_routes, virtual_rules, static_*)"),
+    (
+        "src/config/vrrp/addr.rs",
+        "address, route and rule lines (virtual_ipaddress, virtual_routes, virtual_rules, static_*)",
+    ),
     ("src/config/lvs.rs", "virtual_server_group, virtual_server, real_server, SSL"),
-    ("src/config/checker.rs", "checker blocks: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK"),
+    (
+        "src/config/checker.rs",
+        "checker blocks: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK",
+    ),
 ];
 
 /// The string literals that start a match arm (`"a" | "b" =>`), outside `#[cfg(test)]` code.
@@ -60,7 +69,9 @@ fn generated(root: &Path) -> String {
     out.push_str(BEGIN);
     out.push_str("\n\n## Words each section parser matches\n\n");
     out.push_str("Keywords, and the fixed values some keywords take (`lb_kind DR`, `auth_type PASS`, ...),\n");
-    out.push_str("in the file that parses them. Generated from the code; `cargo test --test grammar_keywords` checks it.\n");
+    out.push_str(
+        "in the file that parses them. Generated from the code; `cargo test --test grammar_keywords` checks it.\n",
+    );
     for (file, what) in FILES {
         out.push_str(&format!("\n### `{file}`: {what}\n\n"));
         let words: Vec<String> = by_file[file].iter().map(|w| format!("`{w}`")).collect();
@@ -95,7 +106,9 @@ fn keyword_table_matches_the_parsers() {
         std::fs::write(&table_path, format!("{head}{want}{tail}")).expect("write grammar/keywords.md");
         return;
     }
-    panic!("grammar/keywords.md is out of date with the section parsers: run KARD_UPDATE_GRAMMAR=1 cargo test --test grammar_keywords");
+    panic!(
+        "grammar/keywords.md is out of date with the section parsers: run KARD_UPDATE_GRAMMAR=1 cargo test --test grammar_keywords"
+    );
 }
 
 #[test]
