@@ -91,7 +91,9 @@ pub fn run(cli: &Cli) -> Result<i32> {
         config_id: cli.config_id.clone().unwrap_or_else(config::source::default_config_id),
         all_config: cli.all_config,
     };
+    let t0 = std::time::Instant::now();
     let (cfg, diags) = config::load(&cli.use_file, &opts);
+    log::debug!("Configuration loaded in {} ms", t0.elapsed().as_millis());
     for d in &diags.list {
         match d.severity {
             Severity::Warning => warn!("{d}"),
