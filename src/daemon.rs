@@ -110,7 +110,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
-    let director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
+    let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
         match Director::start(&cfg, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -125,7 +125,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        wait_for_stop().await
+        crate::check::engine::serve(&cfg, director.as_mut(), wait_for_stop()).await
     });
     if let Some(d) = director {
         d.stop(stop_mode(cli, &cfg));
