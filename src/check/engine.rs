@@ -77,10 +77,17 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
+                let rs_label = format!(
+                    "[{}]:{}:{}",
+                    rs.addr,
+                    vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into()),
+                    rs.port
+                );
                 let Some(probe) = probe_for(c) else {
-                    warn!("{} for [{}]:{} is not run by this version", c.kind.name(), rs.addr, rs.port);
+                    warn!("{} for service {rs_label} is not run by this version", c.kind.name());
                     continue;
                 };
+                info!("Activating healthchecker for service {rs_label} for VS {}", vs.label());
                 out.push(Spec {
                     vs: vi,
                     rs: ri,
@@ -122,7 +129,6 @@ pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, s
     match health {
         Some(h) => {
             let specs = specs(cfg);
-            announce(&specs);
             run(specs, h, stop, Seed::from_clock()).await
         }
         None => stop.await,
@@ -175,6 +181,7 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
     let needed = s.probe.needed_up().max(1);
     // Successes in a row while DOWN (HTTP needs every url to pass before coming UP).
     let mut streak = 0usize;
+    let mut has_run = false;
     let mut next = st.next_run();
     loop {
         tokio::time::sleep_until(next).await;
@@ -187,6 +194,8 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
         }
         streak = 0;
         let was_up = st.is_up();
+        let first = !has_run;
+        has_run = true;
         match st.on_result(now, ok) {
             Some(Transition::Up) => {
                 s.probe.log_up();
@@ -196,6 +205,9 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
                 s.probe.log_down(retries);
                 let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: false });
             }
+            // keepalived logs the first verdict of every checker, even without a change.
+            None if first && ok => s.probe.log_up(),
+            None if first && !ok && !was_up => s.probe.log_down(s.timing.retry),
             None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
             None => {}
         }
@@ -233,11 +245,6 @@ impl Seed {
         }
         Duration::from_micros(self.next() % (us.saturating_add(1)))
     }
-}
-
-/// Logged once at engine start.
-fn announce(specs: &[Spec]) {
-    info!("Activating healthchecker for {} checkers", specs.len());
 }
 
 #[cfg(test)]
