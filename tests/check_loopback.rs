@@ -309,3 +309,147 @@ async fn misc_timeout_sigterm_then_sigkill() {
     assert!(t.elapsed() < Duration::from_millis(2000), "{:?}", t.elapsed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The probe of the only checker in `cfg`.
+fn only_probe(cfg: &Config) -> Box<dyn engine::Probe> {
+    let mut specs = engine::specs(cfg);
+    assert_eq!(specs.len(), 1, "one runnable checker");
+    specs.remove(0).probe
+}
+
+/// An SMTP server that greets with `greeting` and answers HELO with 250; returns the HELO line.
+async fn smtp_once(l: tokio::net::TcpListener, greeting: &'static str) -> String {
+    let (s, _) = l.accept().await.unwrap();
+    let (r, mut w) = s.into_split();
+    let mut r = tokio::io::BufReader::new(r);
+    w.write_all(greeting.as_bytes()).await.unwrap();
+    let mut helo = String::new();
+    let _ = tokio::io::AsyncBufReadExt::read_line(&mut r, &mut helo).await;
+    let _ = w.write_all(b"250-hello\r\n250 ok\r\n").await;
+    let mut quit = String::new();
+    let _ = tokio::io::AsyncBufReadExt::read_line(&mut r, &mut quit).await;
+    helo
+}
+
+#[tokio::test]
+async fn smtp_greeting_helo_quit() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let cfg = load(&vs(port, "1", "SMTP_CHECK {\n connect_timeout 0.5\n helo_name probe.example\n}"));
+    let mut p = only_probe(&cfg);
+    let server = tokio::spawn(smtp_once(l, "220-mail\r\n220 ready\r\n"));
+    assert!(p.check().await);
+    assert_eq!(server.await.unwrap(), "HELO probe.example\r\n");
+
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let server = tokio::spawn(smtp_once(l, "554 go away\r\n"));
+    assert!(!p.check().await, "554 greeting");
+    server.abort();
+    // Nothing listening any more.
+    assert!(!p.check().await);
+}
+
+#[tokio::test]
+async fn smtp_default_helo_and_silent_server_timeout() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let cfg = load(&vs(port, "1", "SMTP_CHECK {\n connect_timeout 0.3\n}"));
+    let mut p = only_probe(&cfg);
+    let server = tokio::spawn(smtp_once(l, "220 ready\r\n"));
+    assert!(p.check().await);
+    assert_eq!(server.await.unwrap(), "HELO smtpchecker.keepalived.org\r\n");
+    // Accepts but never greets: fails after connect_timeout.
+    let _l = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let t = Instant::now();
+    assert!(!p.check().await);
+    assert!(t.elapsed() >= Duration::from_millis(280), "{:?}", t.elapsed());
+}
+
+fn udp_vs(port: u16, checker: &str) -> String {
+    format!(
+        "virtual_server 127.0.0.1 53 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol UDP\n \
+         real_server 127.0.0.1 {port} {{\n{checker}\n }}\n}}\n"
+    )
+}
+
+#[tokio::test]
+async fn udp_reply_pattern_silence_and_port_unreachable() {
+    let srv = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = srv.local_addr().unwrap().port();
+    let reply: Arc<Mutex<Vec<u8>>> = Arc::new(Mutex::new(b"OK1".to_vec()));
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let server = {
+        let (reply, seen) = (reply.clone(), seen.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+                seen.lock().unwrap().push(buf[..n].to_vec());
+                let r = reply.lock().unwrap().clone();
+                if !r.is_empty() {
+                    srv.send_to(&r, from).await.unwrap();
+                }
+            }
+        })
+    };
+    // "OK" then any digit in the high nibble 3x.
+    let check = "UDP_CHECK {\n connect_timeout 0.3\n payload 68656c6c6f\n require_reply 4f4b 3x\n}";
+    let mut p = only_probe(&load(&udp_vs(port, check)));
+    assert!(p.check().await);
+    assert_eq!(seen.lock().unwrap()[0], b"hello");
+    *reply.lock().unwrap() = b"NO1".to_vec();
+    assert!(!p.check().await, "pattern mismatch");
+    *reply.lock().unwrap() = Vec::new();
+    assert!(!p.check().await, "reply required");
+    // Without require_reply silence is success, an ICMP port unreachable is not.
+    let mut p = only_probe(&load(&udp_vs(port, "UDP_CHECK {\n connect_timeout 0.3\n}")));
+    assert!(p.check().await, "silence");
+    server.abort();
+    let _ = server.await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!p.check().await, "port unreachable");
+}
+
+#[tokio::test]
+async fn dns_query_and_rcode() {
+    let srv = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = srv.local_addr().unwrap().port();
+    let rcode = Arc::new(Mutex::new(0u8));
+    let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let server = {
+        let (rcode, seen) = (rcode.clone(), seen.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let (n, from) = srv.recv_from(&mut buf).await.unwrap();
+                let q = buf[..n].to_vec();
+                seen.lock().unwrap().push(q.clone());
+                let mut r = q;
+                r[2] |= 0x80;
+                r[3] = 0x80 | *rcode.lock().unwrap();
+                srv.send_to(&r, from).await.unwrap();
+            }
+        })
+    };
+    let check = "DNS_CHECK {\n connect_timeout 0.3\n type A\n name example.org\n}";
+    let mut p = only_probe(&load(&udp_vs(port, check)));
+    assert!(p.check().await);
+    let q = seen.lock().unwrap()[0].clone();
+    assert_eq!(q[2], 0x01, "RD set");
+    assert_eq!(&q[12..], b"\x07example\x03org\x00\x00\x01\x00\x01");
+    *rcode.lock().unwrap() = 3;
+    assert!(!p.check().await, "NXDOMAIN");
+    server.abort();
+}
+
+#[tokio::test]
+async fn ping_loopback() {
+    let cfg = load(&vs(80, "1", "PING_CHECK {\n connect_timeout 0.5\n}"));
+    // Unprivileged ICMP sockets need our group in net.ipv4.ping_group_range.
+    if socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, Some(socket2::Protocol::ICMPV4)).is_err() {
+        println!("SKIPPED: no unprivileged ICMP socket here (net.ipv4.ping_group_range)");
+        return;
+    }
+    let mut p = only_probe(&cfg);
+    assert!(p.check().await, "127.0.0.1 answers pings");
+}

@@ -112,6 +112,10 @@ fn probe_for(c: &CheckerCfg) -> Option<Box<dyn Probe>> {
         CheckerKind::Tcp => Box::new(super::tcp::TcpProbe::new(c)),
         CheckerKind::Http(h) => Box::new(super::http::HttpProbe::new(c, h)),
         CheckerKind::Misc(m) => Box::new(super::misc::MiscProbe::new(m)?),
+        CheckerKind::Smtp(s) => Box::new(super::smtp::SmtpProbe::new(c, s)),
+        CheckerKind::Udp(u) => Box::new(super::udp::UdpProbe::new(c, u)),
+        CheckerKind::Dns(d) => Box::new(super::udp::DnsProbe::new(c, d)),
+        CheckerKind::Ping => Box::new(super::ping::PingProbe::new(c)),
         _ => return None,
     })
 }
@@ -235,6 +239,10 @@ impl Seed {
         x ^= x << 17;
         self.0 = x;
         x
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        (self.next() >> 24) as u8
     }
 
     /// Uniform-ish in `0..=max`, at microsecond resolution as keepalived's timers.
