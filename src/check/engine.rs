@@ -72,7 +72,7 @@ pub fn fmt_target(addr: std::net::SocketAddr, proto: &str) -> String {
 /// Build a probe for each runnable checker of the config. FILE and BFD checkers follow other
 /// subsystems and have no probe here yet; they are reported and never change state.
 pub fn specs(cfg: &Config) -> Vec<Spec> {
-    let global_log_all = false;
+    let global_log_all = cfg.global.checker_log_all_failures;
     let mut out = Vec::new();
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
