@@ -45,6 +45,10 @@ pub trait Probe: Send + 'static {
     fn fast_recovery(&self) -> bool {
         false
     }
+    /// How often a DOWN checker is re-checked (HTTP_GET: max(delay_before_retry, delay_loop)).
+    fn down_interval(&self, t: &state::Timing) -> Duration {
+        t.delay_loop
+    }
     /// keepalived's log line when the checker comes UP.
     fn log_up(&self);
     /// keepalived's log line when the checker goes DOWN.
@@ -194,6 +198,7 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
         if ok && !st.is_up() && streak + 1 < needed {
             streak += 1;
             next = if s.probe.fast_recovery() { now } else { now + s.timing.delay_loop };
+            has_run = true;
             continue;
         }
         streak = 0;
@@ -215,7 +220,7 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
             None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
             None => {}
         }
-        next = st.next_run();
+        next = if st.is_up() { st.next_run() } else { now + s.probe.down_interval(&s.timing) };
     }
 }
 
@@ -268,6 +273,7 @@ mod tests {
         runs: Arc<Mutex<Vec<Instant>>>,
         needed: usize,
         cost: Duration,
+        down_every: Option<Duration>,
     }
 
     impl Probe for Scripted {
@@ -283,6 +289,9 @@ mod tests {
         }
         fn needed_up(&self) -> usize {
             self.needed
+        }
+        fn down_interval(&self, t: &state::Timing) -> Duration {
+            self.down_every.unwrap_or(t.delay_loop)
         }
         fn log_up(&self) {}
         fn log_down(&self, _: u32) {}
@@ -315,6 +324,7 @@ mod tests {
                 runs: runs.clone(),
                 needed: 1,
                 cost: Duration::ZERO,
+                down_every: None,
             }),
         }
     }
@@ -408,6 +418,7 @@ mod tests {
             runs: runs.clone(),
             needed: 1,
             cost: Duration::from_secs(2),
+            down_every: None,
         });
         // alpha: run at 1 (ok, ends 3, up), next at 9 (fails, ends 11), retry at 14, 19.
         run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(20)), Seed::new(1)).await;
@@ -427,11 +438,31 @@ mod tests {
             runs: runs.clone(),
             needed: 3,
             cost: Duration::ZERO,
+            down_every: None,
         });
         run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(20)), Seed::new(1)).await;
         let secs: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
         // Down at 1; successes at 7, 13, 19: up after the third url.
         assert_eq!(secs, [(1, false), (19, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn down_interval_is_the_probes() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::default();
+        let mut s = spec(0, &[], &runs);
+        s.timing.retry = 0;
+        s.probe = Box::new(Scripted {
+            answers: [false].into_iter().collect(),
+            last: false,
+            runs: runs.clone(),
+            needed: 1,
+            cost: Duration::ZERO,
+            down_every: Some(Duration::from_secs(10)),
+        });
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(25)), Seed::new(1)).await;
+        assert_eq!(rel(&runs, t0), [1, 11, 21]);
     }
 
     #[test]

@@ -195,6 +195,11 @@ impl Probe for HttpProbe {
         self.fast_recovery
     }
 
+    /// 2.2.7 keeps re-checking the failed url every max(delay_before_retry, delay_loop).
+    fn down_interval(&self, t: &super::state::Timing) -> std::time::Duration {
+        t.delay_loop.max(t.delay_before_retry)
+    }
+
     fn log_up(&self) {
         info!("HTTP status code success to {} url(s).", self.label);
     }
