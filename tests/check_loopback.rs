@@ -271,7 +271,7 @@ async fn misc_exit_codes_drive_the_state() {
 fn misc_probe(cfg: &Config) -> MiscProbe {
     let c = &cfg.lvs.virtual_servers[0].real_servers[0].checkers[0];
     let CheckerKind::Misc(m) = &c.kind else { panic!("not a MISC_CHECK") };
-    MiscProbe::new(m).expect("runnable")
+    MiscProbe::new(m, "test".into(), c.retry).expect("runnable")
 }
 
 #[tokio::test]

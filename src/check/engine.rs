@@ -51,8 +51,8 @@ pub trait Probe: Send + 'static {
     }
     /// keepalived's log line when the checker comes UP.
     fn log_up(&self);
-    /// keepalived's log line when the checker goes DOWN.
-    fn log_down(&self, retries: u32);
+    /// keepalived's log line when the checker goes DOWN; `first`: on its very first check.
+    fn log_down(&self, retries: u32, first: bool);
     /// An intermediate failure (logged only with `log_all_failures`).
     fn log_failure(&self) {}
 }
@@ -68,9 +68,20 @@ pub struct Spec {
     pub probe: Box<dyn Probe>,
 }
 
-/// keepalived's `[addr]:proto:port` form.
+/// keepalived's `[addr]:proto:port` form; the protocol is the virtual server's, whatever the
+/// checker speaks (2.2.7 logs `[10.0.0.5]:tcp:53` for a DNS_CHECK on a TCP service).
 pub fn fmt_target(addr: std::net::SocketAddr, proto: &str) -> String {
     format!("[{}]:{proto}:{}", addr.ip(), addr.port())
+}
+
+/// The DOWN line of the connection checkers: `failed.` on the first check or without
+/// retries, else `failed after N retries.` (as 2.2.7 prints them).
+pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
+    if first || retries == 0 {
+        info!("{kind} on service {label} failed.");
+    } else {
+        info!("{kind} on service {label} failed after {retries} retries.");
+    }
 }
 
 /// Build a probe for each runnable checker of the config. FILE and BFD checkers follow other
@@ -81,13 +92,11 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
-                let rs_label = format!(
-                    "[{}]:{}:{}",
-                    rs.addr,
-                    vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into()),
-                    rs.port
-                );
-                let Some(probe) = probe_for(c) else {
+                let proto = vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
+                let rs_label = format!("[{}]:{proto}:{}", rs.addr, rs.port);
+                let target = fmt_target(c.dest, &proto);
+                let misc_label = format!("{rs_label} VS {}", vs.label());
+                let Some(probe) = probe_for(c, target, misc_label) else {
                     warn!("{} for service {rs_label} is not run by this version", c.kind.name());
                     continue;
                 };
@@ -111,15 +120,15 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
     out
 }
 
-fn probe_for(c: &CheckerCfg) -> Option<Box<dyn Probe>> {
+fn probe_for(c: &CheckerCfg, target: String, misc_label: String) -> Option<Box<dyn Probe>> {
     Some(match &c.kind {
-        CheckerKind::Tcp => Box::new(super::tcp::TcpProbe::new(c)),
-        CheckerKind::Http(h) => Box::new(super::http::HttpProbe::new(c, h)),
-        CheckerKind::Misc(m) => Box::new(super::misc::MiscProbe::new(m)?),
-        CheckerKind::Smtp(s) => Box::new(super::smtp::SmtpProbe::new(c, s)),
-        CheckerKind::Udp(u) => Box::new(super::udp::UdpProbe::new(c, u)),
-        CheckerKind::Dns(d) => Box::new(super::udp::DnsProbe::new(c, d)),
-        CheckerKind::Ping => Box::new(super::ping::PingProbe::new(c)),
+        CheckerKind::Tcp => Box::new(super::tcp::TcpProbe::new(c, target)),
+        CheckerKind::Http(h) => Box::new(super::http::HttpProbe::new(c, h, target)),
+        CheckerKind::Misc(m) => Box::new(super::misc::MiscProbe::new(m, misc_label, c.retry)?),
+        CheckerKind::Smtp(s) => Box::new(super::smtp::SmtpProbe::new(c, s, target)),
+        CheckerKind::Udp(u) => Box::new(super::udp::UdpProbe::new(c, u, target)),
+        CheckerKind::Dns(d) => Box::new(super::udp::DnsProbe::new(c, d, target)),
+        CheckerKind::Ping => Box::new(super::ping::PingProbe::new(c, target)),
         _ => return None,
     })
 }
@@ -211,12 +220,12 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
                 let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: true });
             }
             Some(Transition::Down { retries }) => {
-                s.probe.log_down(retries);
+                s.probe.log_down(retries, first);
                 let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: false });
             }
             // keepalived logs the first verdict of every checker, even without a change.
             None if first && ok => s.probe.log_up(),
-            None if first && !ok && !was_up => s.probe.log_down(s.timing.retry),
+            None if first && !ok && !was_up => s.probe.log_down(s.timing.retry, true),
             None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
             None => {}
         }
@@ -294,7 +303,7 @@ mod tests {
             self.down_every.unwrap_or(t.delay_loop)
         }
         fn log_up(&self) {}
-        fn log_down(&self, _: u32) {}
+        fn log_down(&self, _: u32, _: bool) {}
     }
 
     #[derive(Default)]

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use log::info;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::engine::{Probe, ProbeFuture, fmt_target};
+use super::engine::{Probe, ProbeFuture};
 use super::md5::{Md5, hex};
 use super::tcp::Conn;
 use crate::config::checker::{Checker, HttpCheck, HttpProtocol, Url};
@@ -22,6 +22,8 @@ pub struct HttpProbe {
     fast_recovery: bool,
     next: usize,
     label: String,
+    /// Path of the last url that passed (2.2.7 names it in the success line).
+    last_ok: String,
 }
 
 /// Why a url check failed (for the log line).
@@ -49,7 +51,7 @@ impl std::fmt::Display for HttpError {
 }
 
 impl HttpProbe {
-    pub fn new(c: &Checker, h: &HttpCheck) -> Self {
+    pub fn new(c: &Checker, h: &HttpCheck, label: String) -> Self {
         let urls = if h.urls.is_empty() { vec![Url { path: "/".into(), ..Url::default() }] } else { h.urls.clone() };
         HttpProbe {
             conn: Conn::of(c),
@@ -57,7 +59,8 @@ impl HttpProbe {
             protocol: h.http_protocol,
             fast_recovery: h.fast_recovery,
             next: 0,
-            label: fmt_target(c.dest, "tcp"),
+            label,
+            last_ok: String::new(),
         }
     }
 
@@ -176,11 +179,12 @@ impl Probe for HttpProbe {
                 Ok(()) => {
                     log::debug!("HTTP status code success to {} url({}).", self.label, i + 1);
                     // The next tick checks the next url; a failed url is retried itself.
+                    self.last_ok = url.path.clone();
                     self.next = (i + 1) % self.urls.len().max(1);
                     true
                 }
                 Err(e) => {
-                    info!("Error connecting server {} url({}): {e}.", self.label, i + 1);
+                    log::debug!("Error connecting server {} url({}): {e}.", self.label, i + 1);
                     false
                 }
             }
@@ -201,10 +205,10 @@ impl Probe for HttpProbe {
     }
 
     fn log_up(&self) {
-        info!("HTTP status code success to {} url(s).", self.label);
+        info!("HTTP status code success to {} url({})", self.label, self.last_ok);
     }
 
-    fn log_down(&self, retries: u32) {
+    fn log_down(&self, retries: u32, _first: bool) {
         info!("HTTP_CHECK on service {} failed after {retries} retries.", self.label);
     }
 }

@@ -47,11 +47,15 @@ pub struct MiscProbe {
     timeout: Duration,
     dynamic: bool,
     last_weight: Option<u32>,
+    /// `[rs]:proto:port VS [vs]:proto:port`, as 2.2.7 names the check.
+    target: String,
+    retry: u32,
+    last: Outcome,
 }
 
 impl MiscProbe {
     /// None when there is nothing keepalived would run (no path, or the script is disabled).
-    pub fn new(m: &MiscCheck) -> Option<Self> {
+    pub fn new(m: &MiscCheck, target: String, retry: u32) -> Option<Self> {
         let s = m.path.as_ref()?;
         if s.disabled {
             return None;
@@ -66,6 +70,9 @@ impl MiscProbe {
             timeout: m.timeout,
             dynamic: m.dynamic,
             last_weight: None,
+            target,
+            retry,
+            last: Outcome::Success,
         })
     }
 
@@ -132,6 +139,7 @@ impl Probe for MiscProbe {
     fn check(&mut self) -> ProbeFuture<'_> {
         Box::pin(async move {
             let o = self.run_once().await;
+            self.last = o;
             if let Outcome::Weight(w) = o
                 && self.last_weight != Some(w)
             {
@@ -147,11 +155,25 @@ impl Probe for MiscProbe {
     }
 
     fn log_up(&self) {
-        info!("Misc check for [{}] succeed.", self.label());
+        info!("Misc check for [{}] by [{}] succeeded.", self.target, self.label());
     }
 
-    fn log_down(&self, _retries: u32) {
-        info!("Misc check for [{}] failed.", self.label());
+    fn log_down(&self, _retries: u32, _first: bool) {
+        let why = match self.last {
+            Outcome::Failure(Some(c)) => format!("exited with status {c}"),
+            Outcome::TimedOut => "timed out".into(),
+            _ => "could not be run".into(),
+        };
+        if self.retry == 0 {
+            info!("Misc check for [{}] by [{}] failed with retry disabled ({why}).", self.target, self.label());
+        } else {
+            info!(
+                "Misc check for [{}] by [{}] failed after {} retries ({why}).",
+                self.target,
+                self.label(),
+                self.retry
+            );
+        }
     }
 }
 
@@ -174,6 +196,6 @@ mod tests {
 
     #[test]
     fn nothing_to_run() {
-        assert!(MiscProbe::new(&MiscCheck::default()).is_none());
+        assert!(MiscProbe::new(&MiscCheck::default(), String::new(), 0).is_none());
     }
 }

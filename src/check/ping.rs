@@ -1,6 +1,7 @@
 //! PING_CHECK: one ICMP echo over an unprivileged datagram ICMP socket (the kernel fills in
 //! the identifier and checksum); success = an echo reply within `connect_timeout`. The socket
-//! needs our group in net.ipv4.ping_group_range; we do not rewrite that sysctl.
+//! needs our group in net.ipv4.ping_group_range: as keepalived does, the range is widened to
+//! include our group when the socket is refused.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use log::info;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
-use super::engine::{Probe, ProbeFuture, fmt_target};
+use super::engine::{Probe, ProbeFuture, log_failed};
 use crate::config::checker::{Checker, ConnOpts};
 
 pub struct PingProbe {
@@ -22,9 +23,9 @@ pub struct PingProbe {
 }
 
 impl PingProbe {
-    pub fn new(c: &Checker) -> Self {
+    pub fn new(c: &Checker, label: String) -> Self {
         let dest = SocketAddr::new(c.dest.ip(), 0);
-        PingProbe { dest, opts: c.conn.clone(), timeout: c.connect_timeout, seq: 0, label: fmt_target(c.dest, "icmp") }
+        PingProbe { dest, opts: c.conn.clone(), timeout: c.connect_timeout, seq: 0, label }
     }
 
     fn socket(&self) -> io::Result<UdpSocket> {
@@ -46,7 +47,10 @@ impl PingProbe {
     }
 
     async fn ping(&mut self) -> io::Result<bool> {
-        let s = self.socket()?;
+        let s = match self.socket() {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && allow_our_group() => self.socket()?,
+            r => r?,
+        };
         self.seq = self.seq.wrapping_add(1);
         let req = echo_request(self.dest.is_ipv6(), self.seq);
         s.send(&req).await?;
@@ -64,6 +68,36 @@ impl PingProbe {
             }
         }
     }
+}
+
+const PING_GROUP_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
+
+/// Widen ping_group_range to our effective group; true if it was changed.
+fn allow_our_group() -> bool {
+    // SAFETY: getegid has no preconditions.
+    let gid = unsafe { libc::getegid() };
+    let Ok(cur) = std::fs::read_to_string(PING_GROUP_RANGE) else { return false };
+    let Some(new) = widened(&cur, gid) else { return false };
+    match std::fs::write(PING_GROUP_RANGE, &new) {
+        Ok(()) => {
+            info!("Set net.ipv4.ping_group_range to {new} for PING_CHECK");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The range `cur` ("lo hi"; empty when lo > hi) extended to `gid`, or None if it has it.
+pub fn widened(cur: &str, gid: u32) -> Option<String> {
+    let mut it = cur.split_ascii_whitespace().map(|v| v.parse::<u32>().ok());
+    let (Some(Some(lo)), Some(Some(hi))) = (it.next(), it.next()) else { return Some(format!("{gid} {gid}")) };
+    if lo > hi {
+        return Some(format!("{gid} {gid}"));
+    }
+    if (lo..=hi).contains(&gid) {
+        return None;
+    }
+    Some(format!("{} {}", lo.min(gid), hi.max(gid)))
 }
 
 /// Echo request: type, code, checksum (kernel), id (kernel), sequence, a short payload.
@@ -85,7 +119,7 @@ impl Probe for PingProbe {
             match self.ping().await {
                 Ok(ok) => ok,
                 Err(e) => {
-                    log::warn!("PING_CHECK {}: {e}", self.label);
+                    log::debug!("PING_CHECK {}: {e}", self.label);
                     false
                 }
             }
@@ -96,14 +130,23 @@ impl Probe for PingProbe {
         info!("ICMP connection to {} success.", self.label);
     }
 
-    fn log_down(&self, retries: u32) {
-        info!("PING_CHECK on service {} failed after {retries} retries.", self.label);
+    fn log_down(&self, retries: u32, first: bool) {
+        log_failed("PING_CHECK", &self.label, retries, first);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_range() {
+        assert_eq!(widened("1\t0\n", 0).as_deref(), Some("0 0"), "the kernel's empty default");
+        assert_eq!(widened("0 2147483647", 0), None);
+        assert_eq!(widened("100 200", 50).as_deref(), Some("50 200"));
+        assert_eq!(widened("100 200", 300).as_deref(), Some("100 300"));
+        assert_eq!(widened("garbage", 7).as_deref(), Some("7 7"));
+    }
 
     #[test]
     fn echo_packets() {

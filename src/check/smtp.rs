@@ -5,7 +5,7 @@
 use log::info;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::engine::{Probe, ProbeFuture, fmt_target};
+use super::engine::{Probe, ProbeFuture, log_failed};
 use super::tcp::Conn;
 use crate::config::checker::{Checker, SmtpCheck};
 
@@ -19,12 +19,8 @@ pub struct SmtpProbe {
 }
 
 impl SmtpProbe {
-    pub fn new(c: &Checker, s: &SmtpCheck) -> Self {
-        SmtpProbe {
-            conn: Conn::of(c),
-            helo: s.helo_name.clone().unwrap_or_else(|| DEFAULT_HELO.into()),
-            label: fmt_target(c.dest, "tcp"),
-        }
+    pub fn new(c: &Checker, s: &SmtpCheck, label: String) -> Self {
+        SmtpProbe { conn: Conn::of(c), helo: s.helo_name.clone().unwrap_or_else(|| DEFAULT_HELO.into()), label }
     }
 
     async fn session(&self) -> Result<(), String> {
@@ -95,8 +91,8 @@ impl Probe for SmtpProbe {
         info!("SMTP connection to {} success.", self.label);
     }
 
-    fn log_down(&self, retries: u32) {
-        info!("SMTP_CHECK on service {} failed after {retries} retries.", self.label);
+    fn log_down(&self, retries: u32, first: bool) {
+        log_failed("SMTP_CHECK", &self.label, retries, first);
     }
 }
 

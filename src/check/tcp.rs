@@ -9,7 +9,7 @@ use log::info;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::engine::{Probe, ProbeFuture, fmt_target};
+use super::engine::{Probe, ProbeFuture, log_failed};
 use crate::config::checker::{Checker, ConnOpts};
 
 /// Where and how a checker connects.
@@ -64,8 +64,9 @@ pub struct TcpProbe {
 }
 
 impl TcpProbe {
-    pub fn new(c: &Checker) -> Self {
-        TcpProbe { conn: Conn::of(c), label: fmt_target(c.dest, "tcp") }
+    /// `label`: the checker's `[ip]:proto:port` for the log lines.
+    pub fn new(c: &Checker, label: String) -> Self {
+        TcpProbe { conn: Conn::of(c), label }
     }
 }
 
@@ -90,8 +91,8 @@ impl Probe for TcpProbe {
         info!("TCP connection to {} success.", self.label);
     }
 
-    fn log_down(&self, retries: u32) {
-        info!("TCP_CHECK on service {} failed after {retries} retries.", self.label);
+    fn log_down(&self, retries: u32, first: bool) {
+        log_failed("TCP_CHECK", &self.label, retries, first);
     }
 
     fn log_failure(&self) {

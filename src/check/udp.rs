@@ -9,7 +9,7 @@ use log::info;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
-use super::engine::{Probe, ProbeFuture, Seed, fmt_target};
+use super::engine::{Probe, ProbeFuture, Seed, log_failed};
 use crate::config::checker::{Checker, ConnOpts, DnsCheck, UdpCheck};
 
 /// A connected UDP socket for `dest`, bound per bindto/bind_port/bind_if/fwmark.
@@ -54,14 +54,14 @@ pub struct UdpProbe {
 }
 
 impl UdpProbe {
-    pub fn new(c: &Checker, u: &UdpCheck) -> Self {
+    pub fn new(c: &Checker, u: &UdpCheck, label: String) -> Self {
         UdpProbe {
             dest: c.dest,
             opts: c.conn.clone(),
             timeout: c.connect_timeout,
             cfg: u.clone(),
             rng: Seed::new(u64::from(c.dest.port()) << 32 | u64::from(std::process::id())),
-            label: fmt_target(c.dest, "udp"),
+            label,
         }
     }
 
@@ -106,8 +106,8 @@ impl Probe for UdpProbe {
         info!("UDP connection to {} success.", self.label);
     }
 
-    fn log_down(&self, retries: u32) {
-        info!("UDP_CHECK on service {} failed after {retries} retries.", self.label);
+    fn log_down(&self, retries: u32, first: bool) {
+        log_failed("UDP_CHECK", &self.label, retries, first);
     }
 }
 
@@ -121,14 +121,14 @@ pub struct DnsProbe {
 }
 
 impl DnsProbe {
-    pub fn new(c: &Checker, d: &DnsCheck) -> Self {
+    pub fn new(c: &Checker, d: &DnsCheck, label: String) -> Self {
         DnsProbe {
             dest: c.dest,
             opts: c.conn.clone(),
             timeout: c.connect_timeout,
             cfg: d.clone(),
             rng: Seed::new(u64::from(c.dest.port()) << 40 ^ u64::from(std::process::id())),
-            label: fmt_target(c.dest, "udp"),
+            label,
         }
     }
 }
@@ -178,8 +178,8 @@ impl Probe for DnsProbe {
         info!("DNS connection to {} success.", self.label);
     }
 
-    fn log_down(&self, retries: u32) {
-        info!("DNS_CHECK on service {} failed after {retries} retries.", self.label);
+    fn log_down(&self, retries: u32, first: bool) {
+        log_failed("DNS_CHECK", &self.label, retries, first);
     }
 }
 
