@@ -51,6 +51,10 @@ pub trait Probe: Send + 'static {
     }
     /// keepalived's log line when the checker comes UP.
     fn log_up(&self);
+    /// The line for a first check that succeeds (no transition: checkers start up).
+    fn log_first_up(&self) {
+        self.log_up()
+    }
     /// keepalived's log line when the checker goes DOWN; `first`: on its very first check.
     fn log_down(&self, retries: u32, first: bool);
     /// An intermediate failure (logged only with `log_all_failures`).
@@ -224,7 +228,7 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
                 let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: false });
             }
             // keepalived logs the first verdict of every checker, even without a change.
-            None if first && ok => s.probe.log_up(),
+            None if first && ok => s.probe.log_first_up(),
             None if first && !ok && !was_up => s.probe.log_down(s.timing.retry, true),
             None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
             None => {}

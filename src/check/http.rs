@@ -204,6 +204,10 @@ impl Probe for HttpProbe {
         t.delay_loop.max(t.delay_before_retry)
     }
 
+    fn log_first_up(&self) {
+        info!("Remote Web server {} succeed on service.", self.label);
+    }
+
     fn log_up(&self) {
         info!("HTTP status code success to {} url({})", self.label, self.last_ok);
     }

@@ -159,9 +159,18 @@ impl Probe for MiscProbe {
     }
 
     fn log_down(&self, _retries: u32, _first: bool) {
+        let (t, s, r) = (&self.target, self.label(), self.retry);
+        if self.last == Outcome::TimedOut {
+            // Seen from 2.2.7: "timed out after 1 retry."
+            match r {
+                0 => info!("Misc check for [{t}] by [{s}] timed out with retry disabled."),
+                1 => info!("Misc check for [{t}] by [{s}] timed out after 1 retry."),
+                _ => info!("Misc check for [{t}] by [{s}] timed out after {r} retries."),
+            }
+            return;
+        }
         let why = match self.last {
             Outcome::Failure(Some(c)) => format!("exited with status {c}"),
-            Outcome::TimedOut => "timed out".into(),
             _ => "could not be run".into(),
         };
         if self.retry == 0 {
