@@ -72,12 +72,6 @@ pub struct Spec {
     pub probe: Box<dyn Probe>,
 }
 
-/// keepalived's `[addr]:proto:port` form; the protocol is the virtual server's, whatever the
-/// checker speaks (2.2.7 logs `[10.0.0.5]:tcp:53` for a DNS_CHECK on a TCP service).
-pub fn fmt_target(addr: std::net::SocketAddr, proto: &str) -> String {
-    format!("[{}]:{proto}:{}", addr.ip(), addr.port())
-}
-
 /// The DOWN line of the connection checkers: `failed.` on the first check or without
 /// retries, else `failed after N retries.` (as 2.2.7 prints them).
 pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
@@ -97,8 +91,11 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
                 let proto = vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
+                // keepalived's `[addr]:proto:port`: the VS protocol, whatever the checker speaks
+                // (2.2.7 logs `[10.0.0.5]:tcp:53` for a DNS_CHECK on a TCP service).
                 let rs_label = format!("[{}]:{proto}:{}", rs.addr, rs.port);
-                let target = fmt_target(c.dest, &proto);
+                // 2.2.7 names the real server even when connect_ip/connect_port differ.
+                let target = rs_label.clone();
                 let misc_label = format!("{rs_label} VS {}", vs.label());
                 let Some(probe) = probe_for(c, target, misc_label) else {
                     warn!("{} for service {rs_label} is not run by this version", c.kind.name());
