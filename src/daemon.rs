@@ -11,8 +11,10 @@ use anyhow::{Context, Result};
 use log::{error, info, warn};
 
 use crate::cli::{Cli, VERSION_LINE};
+use crate::config::global::FlushOnStop;
 use crate::config::{self, Severity, SourceOptions};
 use crate::director::{self, Director, StopMode};
+use crate::ipvs::Timeouts;
 
 pub const PID_FILE: &str = "/run/keepalived.pid";
 pub const VRRP_PID_FILE: &str = "/run/keepalived_vrrp.pid";
@@ -125,7 +127,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        crate::check::engine::serve(&cfg, director.as_mut(), wait_for_stop()).await
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop());
+        crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
         d.stop(stop_mode(cli, &cfg));
@@ -142,12 +145,28 @@ fn remove_files(paths: &[PathBuf]) {
     }
 }
 
-fn director_options(_cfg: &config::Config) -> director::Options {
-    director::Options::default()
+/// `lvs_flush` and `lvs_timeouts` from global_defs.
+fn director_options(cfg: &config::Config) -> director::Options {
+    let t = &cfg.global.lvs_timeouts;
+    let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs() as u32).unwrap_or(0);
+    let timeouts = (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
+        tcp: secs(t.tcp),
+        tcp_fin: secs(t.tcpfin),
+        udp: secs(t.udp),
+    });
+    director::Options { flush_at_start: cfg.global.lvs_flush, timeouts }
 }
 
-fn stop_mode(cli: &Cli, _cfg: &config::Config) -> StopMode {
-    if cli.dont_release_ipvs { StopMode::Keep } else { StopMode::Remove }
+/// `-I` keeps the table; `lvs_flush_on_stop` flushes it whole; otherwise our entries go one by one
+/// (`lvs_flush_on_stop VS` removes only ours too).
+fn stop_mode(cli: &Cli, cfg: &config::Config) -> StopMode {
+    if cli.dont_release_ipvs {
+        StopMode::Keep
+    } else if cfg.global.lvs_flush_on_stop == FlushOnStop::All {
+        StopMode::Flush
+    } else {
+        StopMode::Remove
+    }
 }
 
 async fn wait_for_stop() -> Result<()> {

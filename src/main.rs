@@ -76,5 +76,8 @@ fn config_test(cli: &Cli) -> i32 {
     if cli.dump_conf {
         print!("{}", config::dump(&cfg));
     }
-    diags.exit_code()
+    let code = diags.exit_code();
+    // The process ends now: freeing a large config node by node would only cost time.
+    std::mem::forget(cfg);
+    code
 }

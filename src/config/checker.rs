@@ -648,7 +648,7 @@ fn parse_url(n: &Node, ctx: &mut Ctx<'_>) -> Option<Url> {
             // values never checked, so bad values are not config errors.
             "regex" => u.regex = c.arg_str(1).map(str::to_string),
             "regex_no_match" => u.regex_no_match = true,
-            "regex_options" => u.regex_options = c.args().iter().map(|t| t.text.clone()).collect(),
+            "regex_options" => u.regex_options = c.args().iter().map(|t| t.text.to_string()).collect(),
             "regex_min_offset" => u.regex_min_offset = c.arg_str(1).and_then(super::tree::parse_uint),
             "regex_max_offset" => u.regex_max_offset = c.arg_str(1).and_then(super::tree::parse_uint),
             "regex_stack" => {

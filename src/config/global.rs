@@ -192,97 +192,242 @@ impl Default for GlobalDefs {
     }
 }
 
+/// How keepalived 2.2.7 checks the value of a keyword we store untyped.
+#[derive(Clone, Copy)]
+enum Spec {
+    /// Anything (flags, optional words).
+    Free,
+    /// A word is required (missing: fatal).
+    Need,
+    /// Optional `<BOOL>`.
+    Bool,
+    /// A word is required (missing: config error).
+    Want,
+    /// Exactly one word (missing or more: config error).
+    One,
+    /// A directory path (missing: fatal; an existing non-directory: error).
+    Dir,
+    /// CPU numbers of this machine (missing: error).
+    CpuSet,
+    /// A nice value in [-20, 19] (missing: error).
+    Nice,
+    /// A real-time priority in [1, 99] (missing: error).
+    RtPrio,
+    /// An unsigned number in [min, max]; `fatal`: missing is fatal, else an error.
+    Uint(u64, u64, bool),
+    /// A signed 32-bit number (missing: fatal).
+    Int,
+    Umask,
+    /// 2.2.7 rejects every option word (only the bare keyword works).
+    IncludeCheck,
+    RxBufsPolicy,
+    GarpExtraIf,
+}
+
+const U32: u64 = u32::MAX as u64;
+
 /// global_defs keywords keepalived 2.2.7 (Debian build) accepts that we store untyped.
-const GENERIC: &[&str] = &[
-    "bfd_cpu_affinity",
-    "bfd_no_swap",
-    "bfd_priority",
-    "bfd_process_name",
-    "bfd_rlimit_rttime",
-    "bfd_rt_priority",
-    "checker_cpu_affinity",
-    "checker_no_swap",
-    "checker_priority",
-    "checker_process_name",
-    "checker_rlimit_rttime",
-    "checker_rt_priority",
-    "config_save_dir",
-    "data_use_instance",
-    "dbus_service_name",
-    "disable_local_igmp",
-    "enable_dbus",
-    "enable_snmp_checker",
-    "enable_snmp_keepalived",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_snmp_vrrp",
-    "enable_traps",
-    "fifo_write_vrrp_states_on_reload",
-    "include_check",
-    "log_unknown_vrids",
-    "lvs_netlink_cmd_rcv_bufs",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "min_auto_priority_delay",
-    "nftables",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "nftables_priority",
-    "no_checker_emails",
-    "no_email_faults",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "process_name",
-    "process_names",
-    "random_seed",
-    "reload_check_config",
-    "reload_file",
-    "reload_repeat",
-    "reload_time_file",
-    "rs_init_notifies",
-    "shutdown_script_timeout",
-    "snmp_socket",
-    "startup_script_timeout",
-    "tmp_config_directory",
-    "umask",
-    "vmac_addr_prefix",
-    "vmac_prefix",
-    "vrrp_cpu_affinity",
-    "vrrp_garp_extra_if",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "vrrp_no_swap",
-    "vrrp_notify_priority_changes",
-    "vrrp_priority",
-    "vrrp_process_name",
-    "vrrp_rlimit_rttime",
-    "vrrp_rt_priority",
-    "vrrp_rx_bufs_multiplier",
-    "vrrp_rx_bufs_policy",
+const GENERIC: &[(&str, Spec)] = &[
+    ("bfd_cpu_affinity", Spec::CpuSet),
+    ("bfd_no_swap", Spec::Free),
+    ("bfd_priority", Spec::Nice),
+    ("bfd_process_name", Spec::Need),
+    ("bfd_rlimit_rttime", Spec::Uint(1, U32, true)),
+    ("bfd_rt_priority", Spec::RtPrio),
+    ("checker_cpu_affinity", Spec::CpuSet),
+    ("checker_no_swap", Spec::Free),
+    ("checker_priority", Spec::Nice),
+    ("checker_process_name", Spec::Need),
+    ("checker_rlimit_rttime", Spec::Uint(1, U32, true)),
+    ("checker_rt_priority", Spec::RtPrio),
+    ("config_save_dir", Spec::Dir),
+    ("data_use_instance", Spec::Bool),
+    ("dbus_service_name", Spec::Want),
+    ("disable_local_igmp", Spec::Free),
+    ("enable_dbus", Spec::Free),
+    ("enable_snmp_checker", Spec::Free),
+    ("enable_snmp_keepalived", Spec::Free),
+    ("enable_snmp_rfc", Spec::Free),
+    ("enable_snmp_rfcv2", Spec::Free),
+    ("enable_snmp_rfcv3", Spec::Free),
+    ("enable_snmp_vrrp", Spec::Free),
+    ("enable_traps", Spec::Free),
+    ("fifo_write_vrrp_states_on_reload", Spec::Free),
+    ("include_check", Spec::IncludeCheck),
+    ("log_unknown_vrids", Spec::Free),
+    ("lvs_netlink_cmd_rcv_bufs", Spec::Uint(0, U32, false)),
+    ("lvs_netlink_cmd_rcv_bufs_force", Spec::Bool),
+    ("lvs_netlink_monitor_rcv_bufs", Spec::Uint(0, U32, false)),
+    ("lvs_netlink_monitor_rcv_bufs_force", Spec::Bool),
+    ("min_auto_priority_delay", Spec::Uint(1, 10_000_000, false)),
+    ("nftables", Spec::Free),
+    ("nftables_counters", Spec::Free),
+    ("nftables_ifindex", Spec::Free),
+    ("nftables_ipvs", Spec::Free),
+    ("nftables_ipvs_priority", Spec::Int),
+    ("nftables_ipvs_start_fwmark", Spec::Uint(1, U32, true)),
+    ("nftables_priority", Spec::Int),
+    ("no_checker_emails", Spec::Bool),
+    ("no_email_faults", Spec::Free),
+    ("process_monitor_rcv_bufs", Spec::Uint(0, U32, false)),
+    ("process_monitor_rcv_bufs_force", Spec::Bool),
+    ("process_name", Spec::Need),
+    ("process_names", Spec::Free),
+    ("random_seed", Spec::Uint(0, U32, true)),
+    ("reload_check_config", Spec::Free),
+    ("reload_file", Spec::Free),
+    ("reload_repeat", Spec::Free),
+    ("reload_time_file", Spec::One),
+    ("rs_init_notifies", Spec::Bool),
+    ("shutdown_script_timeout", Spec::Uint(1, 1000, false)),
+    ("snmp_socket", Spec::One),
+    ("startup_script_timeout", Spec::Uint(1, 1000, false)),
+    ("tmp_config_directory", Spec::Want),
+    ("umask", Spec::Umask),
+    ("vmac_addr_prefix", Spec::Need),
+    ("vmac_prefix", Spec::Need),
+    ("vrrp_cpu_affinity", Spec::CpuSet),
+    ("vrrp_garp_extra_if", Spec::GarpExtraIf),
+    ("vrrp_netlink_cmd_rcv_bufs", Spec::Uint(0, U32, false)),
+    ("vrrp_netlink_cmd_rcv_bufs_force", Spec::Bool),
+    ("vrrp_netlink_monitor_rcv_bufs", Spec::Uint(0, U32, false)),
+    ("vrrp_netlink_monitor_rcv_bufs_force", Spec::Bool),
+    ("vrrp_no_swap", Spec::Free),
+    ("vrrp_notify_priority_changes", Spec::Bool),
+    ("vrrp_priority", Spec::Nice),
+    ("vrrp_process_name", Spec::Need),
+    ("vrrp_rlimit_rttime", Spec::Uint(1, U32, true)),
+    ("vrrp_rt_priority", Spec::RtPrio),
+    ("vrrp_rx_bufs_multiplier", Spec::Uint(1, U32, false)),
+    ("vrrp_rx_bufs_policy", Spec::RxBufsPolicy),
 ];
 
-/// Keywords whose only argument is an optional `<BOOL>` (keepalived: "Invalid value ...").
-const GENERIC_BOOL: &[&str] = &[
-    "data_use_instance",
-    "lvs_netlink_cmd_rcv_bufs_force",
-    "lvs_netlink_monitor_rcv_bufs_force",
-    "no_checker_emails",
-    "process_monitor_rcv_bufs_force",
-    "rs_init_notifies",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "vrrp_notify_priority_changes",
-];
+/// Check an untyped keyword's value as keepalived does; false when it is rejected.
+fn check_generic(spec: Spec, c: &Node, ctx: &mut Ctx<'_>) -> bool {
+    let kw = c.keyword();
+    let arg = c.arg(1);
+    let missing = |ctx: &mut Ctx<'_>| {
+        ctx.error(c.pos(), format!("{kw} requires a value"));
+        false
+    };
+    let bad = |ctx: &mut Ctx<'_>, why: &str| {
+        let t = &c.tokens[1];
+        ctx.error(&t.pos, format!("{kw}: invalid value '{}' ({why})", t.text));
+        false
+    };
+    let fits_int = |s: &str, lo: i64, hi: i64| s.parse::<i64>().is_ok_and(|v| (lo..=hi).contains(&v));
+    match spec {
+        Spec::Free => true,
+        Spec::Need => ctx.need(c, 1).is_some(),
+        Spec::Bool => ctx.opt_bool(c, 1).is_some(),
+        Spec::Want => arg.is_some() || missing(ctx),
+        Spec::Dir => match ctx.need(c, 1) {
+            None => false,
+            Some(d) if std::fs::metadata(d).is_ok_and(|m| !m.is_dir()) => {
+                ctx.error(&c.tokens[1].pos, format!("{kw} {d} exists and is not a directory"));
+                false
+            }
+            Some(_) => true,
+        },
+        Spec::One => match c.args().len() {
+            0 => missing(ctx),
+            1 => true,
+            _ => {
+                ctx.error(&c.tokens[2].pos, format!("Too many parameters specified for {kw} - ignoring"));
+                false
+            }
+        },
+        Spec::CpuSet => {
+            let Some(_) = arg else { return missing(ctx) };
+            let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+            for t in c.args() {
+                if super::tree::parse_uint(&t.text).is_none_or(|v| v >= ncpu) {
+                    ctx.error(
+                        &t.pos,
+                        format!("{kw}: invalid cpu_id '{}' (this machine has CPUs 0..{})", t.text, ncpu - 1),
+                    );
+                    return false;
+                }
+            }
+            true
+        }
+        Spec::Nice => match arg {
+            None => missing(ctx),
+            Some(t) if fits_int(&t.text, -20, 19) => true,
+            Some(_) => bad(ctx, "must be a number in [-20, 19]"),
+        },
+        Spec::RtPrio => match arg {
+            None => missing(ctx),
+            Some(t) if fits_int(&t.text, 1, 99) => true,
+            Some(t) if t.text.parse::<i64>().is_ok() => bad(ctx, "outside [1, 99] - clamped"),
+            Some(_) => bad(ctx, "not a number"),
+        },
+        Spec::Uint(lo, hi, fatal) => match arg {
+            None if fatal => ctx.need(c, 1).is_some(),
+            None => missing(ctx),
+            Some(t) if super::tree::parse_uint(&t.text).is_some_and(|v| v >= lo && v <= hi) => true,
+            Some(_) => bad(ctx, &format!("must be a number in [{lo}, {hi}]")),
+        },
+        Spec::Int => match ctx.need(c, 1) {
+            None => false,
+            Some(s) if s.parse::<i32>().is_ok() => true,
+            Some(_) => bad(ctx, "not a number"),
+        },
+        Spec::Umask => {
+            let Some(s) = ctx.need(c, 1) else { return false };
+            if s.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-') {
+                // strtol base 0, and only permission bits.
+                let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                    u32::from_str_radix(h, 16).ok()
+                } else if s.len() > 1 && s.starts_with('0') {
+                    u32::from_str_radix(&s[1..], 8).ok()
+                } else {
+                    s.parse::<u32>().ok()
+                };
+                let ok = v.is_some_and(|v| v <= 0o777);
+                if !ok && s.starts_with('-') {
+                    return bad(ctx, "unknown umask bit");
+                }
+                return ok || bad(ctx, "invalid umask value");
+            }
+            const BITS: &[&str] = &["IRUSR", "IWUSR", "IXUSR", "IRGRP", "IWGRP", "IXGRP", "IROTH", "IWOTH", "IXOTH"];
+            let joined: String = c.args().iter().map(|t| t.text.as_str()).collect();
+            joined.split('|').all(|b| BITS.contains(&b)) || bad(ctx, "unknown umask bit")
+        }
+        Spec::IncludeCheck => match arg {
+            None => true,
+            Some(t) => {
+                ctx.error(
+                    &t.pos,
+                    format!(
+                        "Unknown include_check type '{}' - ignoring (2.2.7 accepts only a bare include_check)",
+                        t.text.trim_start_matches(['+', '-'])
+                    ),
+                );
+                false
+            }
+        },
+        Spec::RxBufsPolicy => match arg {
+            None => missing(ctx),
+            Some(t) if t.text == "MTU" || t.text == "ADVERT" || super::tree::parse_uint(&t.text).is_some() => true,
+            Some(_) => bad(ctx, "MTU, ADVERT or a number"),
+        },
+        Spec::GarpExtraIf => {
+            let i = if c.arg_str(1) == Some("all") { 2 } else { 1 };
+            match c.arg(i) {
+                None => missing(ctx),
+                Some(t) if super::tree::parse_uint(&t.text).is_some_and(|v| (1..=86400).contains(&v)) => true,
+                Some(t) => {
+                    ctx.error(&t.pos, format!("{kw} '{}' invalid - ignoring (seconds in [1, 86400])", t.text));
+                    false
+                }
+            }
+        }
+    }
+}
 
 fn words(n: &Node) -> Vec<String> {
-    n.args().iter().map(|t| t.text.clone()).collect()
+    n.args().iter().map(|t| t.text.to_string()).collect()
 }
 
 /// Handle a root keyword if it is a global one.
@@ -335,10 +480,22 @@ fn set_bool(ctx: &mut Ctx<'_>, c: &Node, slot: &mut bool) {
 }
 
 fn fifo_path(ctx: &mut Ctx<'_>, c: &Node, f: &mut Fifo) {
-    if let Some(p) = ctx.need(c, 1) {
-        f.path = Some(p.to_string());
-        f.group = c.arg_str(2).map(str::to_string);
+    match c.arg_str(1) {
+        Some(p) => {
+            f.path = Some(p.to_string());
+            f.group = c.arg_str(2).map(str::to_string);
+        }
+        None => ctx.error(c.pos(), format!("No {} name specified", c.keyword())),
     }
+}
+
+/// A script keyword whose missing command is a config error (not fatal) in keepalived.
+fn opt_script(ctx: &mut Ctx<'_>, c: &Node, missing: &str) -> Option<Script> {
+    if c.args().is_empty() {
+        ctx.error(c.pos(), missing.to_string());
+        return None;
+    }
+    script::parse(c, ctx, UserArgs::Allowed)
 }
 
 fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
@@ -353,15 +510,18 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
                 ctx.error(c.pos(), format!("Block notification_email has extra parameters {} ...", c.tokens[1].text));
             }
             for e in c.children() {
-                g.notification_email.extend(e.tokens.iter().map(|t| t.text.clone()));
+                g.notification_email.extend(e.tokens.iter().map(|t| t.text.to_string()));
             }
             return Kw::Block;
         }
-        "notification_email_from" => g.notification_email_from = ctx.need(c, 1).map(str::to_string),
+        "notification_email_from" => match c.arg_str(1) {
+            Some(f) => g.notification_email_from = Some(f.to_string()),
+            None => ctx.error(c.pos(), "emailfrom missing - ignoring"),
+        },
         "smtp_server" => parse_smtp_server(c, ctx, g),
-        "smtp_helo_name" => g.smtp_helo_name = ctx.need(c, 1).map(str::to_string),
+        "smtp_helo_name" => g.smtp_helo_name = c.arg_str(1).map(str::to_string).or(g.smtp_helo_name.take()),
         "smtp_connect_timeout" => {
-            if let Some(d) = ctx.timer(c, 1, 0.0, 4294.967295) {
+            if let Some(d) = ctx.uint(c, 1, 0, 4294).map(Duration::from_secs) {
                 if d.is_zero() {
                     ctx.error(c.pos(), "smtp_connect_timeout must be greater than 0, setting to 1");
                     g.smtp_connect_timeout = Duration::from_secs(1);
@@ -381,18 +541,17 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             }
         }
         "enable_script_security" => g.enable_script_security = true,
-        "script_user" => {
-            if let Some(u) = ctx.need(c, 1) {
-                g.script_user = Some((u.to_string(), c.arg_str(2).map(str::to_string), c.pos().clone()));
-            }
-        }
+        "script_user" => match c.arg_str(1) {
+            Some(u) => g.script_user = Some((u.to_string(), c.arg_str(2).map(str::to_string), c.pos().clone())),
+            None => ctx.error(c.pos(), "No script username specified"),
+        },
         "vrrp_garp_master_delay" => {
-            if let Some(v) = ctx.uint(c, 1, 0, 255) {
+            if let Some(v) = ctx.uint(c, 1, 0, 4294) {
                 g.garp.master_delay = Duration::from_secs(v);
             }
         }
         "vrrp_garp_master_repeat" => {
-            if let Some(v) = ctx.uint(c, 1, 0, 255) {
+            if let Some(v) = ctx.uint(c, 1, 0, U32) {
                 if v == 0 {
                     ctx.error(c.pos(), "vrrp_garp_master_repeat must be greater than 0, setting to 1");
                 }
@@ -405,7 +564,7 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             }
         }
         "vrrp_garp_master_refresh_repeat" => {
-            if let Some(v) = ctx.uint(c, 1, 0, 255) {
+            if let Some(v) = ctx.uint(c, 1, 0, U32) {
                 if v == 0 {
                     ctx.error(c.pos(), "vrrp_garp_master_refresh_repeat must be greater than 0, setting to 1");
                 }
@@ -413,12 +572,12 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             }
         }
         "vrrp_garp_lower_prio_delay" => {
-            if let Some(v) = ctx.uint(c, 1, 0, 255) {
+            if let Some(v) = ctx.uint(c, 1, 0, 4294) {
                 g.garp.lower_prio_delay = Some(Duration::from_secs(v));
             }
         }
         "vrrp_garp_lower_prio_repeat" => {
-            if let Some(v) = ctx.uint(c, 1, 0, 255) {
+            if let Some(v) = ctx.uint(c, 1, 0, U32) {
                 g.garp.lower_prio_repeat = Some(v as u32);
             }
         }
@@ -463,12 +622,15 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
         },
         "lvs_timeouts" => parse_lvs_timeouts(c, ctx, g),
         "lvs_sync_daemon" => {
-            if let Some(i) = ctx.need(c, 1) {
+            if c.args().is_empty() {
+                ctx.error(c.pos(), "lvs_sync_daemon requires interface");
+            }
+            if let Some(i) = c.arg_str(1) {
                 let instance = c.arg_str(2).map(str::to_string);
                 g.lvs_sync_daemon = Some(LvsSyncDaemon {
                     interface: i.to_string(),
                     instance,
-                    options: c.args().iter().skip(2).map(|t| t.text.clone()).collect(),
+                    options: c.args().iter().skip(2).map(|t| t.text.to_string()).collect(),
                     pos: c.pos().clone(),
                 });
             }
@@ -489,27 +651,41 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             }
         },
         "vrrp_startup_delay" => {
-            if let Some(d) = ctx.timer(c, 1, 0.0, 3600.0) {
+            if let Some(d) = ctx.timer(c, 1, 0.001, 4294.967295) {
                 g.vrrp_startup_delay = Some(d);
             }
         }
         "notify_fifo" => fifo_path(ctx, c, &mut g.notify_fifo),
         "vrrp_notify_fifo" => fifo_path(ctx, c, &mut g.vrrp_notify_fifo),
         "lvs_notify_fifo" => fifo_path(ctx, c, &mut g.lvs_notify_fifo),
-        "notify_fifo_script" => g.notify_fifo.script = script::parse(c, ctx, UserArgs::Allowed),
-        "vrrp_notify_fifo_script" => g.vrrp_notify_fifo.script = script::parse(c, ctx, UserArgs::Allowed),
-        "lvs_notify_fifo_script" => g.lvs_notify_fifo.script = script::parse(c, ctx, UserArgs::Allowed),
+        "notify_fifo_script" | "vrrp_notify_fifo_script" | "lvs_notify_fifo_script" => {
+            let s = opt_script(ctx, c, &format!("No {kw} specified"));
+            match kw {
+                "notify_fifo_script" => g.notify_fifo.script = s,
+                "vrrp_notify_fifo_script" => g.vrrp_notify_fifo.script = s,
+                _ => g.lvs_notify_fifo.script = s,
+            }
+        }
         "dynamic_interfaces" => match c.arg_str(1) {
             None => g.dynamic_interfaces = Some(false),
             Some("allow_if_changes") => g.dynamic_interfaces = Some(true),
             Some(o) => ctx.error(&c.tokens[1].pos, format!("Unknown dynamic_interfaces option '{o}'")),
         },
         "startup_script" | "shutdown_script" => {
-            let s = script::parse(c, ctx, UserArgs::Allowed);
-            if s.is_none() {
-                let which = if kw == "startup_script" { "startup" } else { "shutdown" };
-                ctx.error(c.pos(), format!("Invalid {which} script"));
-            }
+            let which = if kw == "startup_script" { "startup" } else { "shutdown" };
+            let s = if c.args().is_empty() {
+                ctx.error(c.pos(), format!("{which} script missing"));
+                None
+            } else {
+                // The user is checked at once here (keepalived: "Invalid startup script").
+                let s = script::parse(c, ctx, UserArgs::Allowed).filter(|s| {
+                    s.user.as_deref().is_none_or(|u| super::system::user_group_ids(u, s.group.as_deref()).is_some())
+                });
+                if s.is_none() {
+                    ctx.error(c.pos(), format!("Invalid {which} script"));
+                }
+                s
+            };
             if kw == "startup_script" {
                 g.startup_script = s;
             } else {
@@ -524,13 +700,14 @@ fn parse_global_kw(c: &Node, ctx: &mut Ctx<'_>, g: &mut GlobalDefs) -> Kw {
             );
             g.other.push((kw.to_string(), words(c), c.pos().clone()));
         }
-        _ if GENERIC.contains(&kw) => {
-            if GENERIC_BOOL.contains(&kw) && ctx.opt_bool(c, 1).is_none() {
-                return Kw::Leaf;
+        _ => match GENERIC.iter().find(|(k, _)| *k == kw) {
+            Some((_, spec)) => {
+                if check_generic(*spec, c, ctx) {
+                    g.other.push((kw.to_string(), words(c), c.pos().clone()));
+                }
             }
-            g.other.push((kw.to_string(), words(c), c.pos().clone()));
-        }
-        _ => return Kw::Unknown,
+            None => return Kw::Unknown,
+        },
     }
     Kw::Leaf
 }
@@ -782,14 +959,60 @@ mod tests {
             ("vrrp_ipsets x", "Unknown keyword 'vrrp_ipsets'"),
             ("lvs_id x", "Unknown keyword 'lvs_id'"),
             ("notification_email x {\n}", "extra parameters"),
-            ("startup_script \"x", "Invalid startup script"),
+            // keepalived's plain tokenizer drops the unterminated word: "startup script missing".
+            ("startup_script \"x", "startup script missing"),
+            ("startup_script /bin/true no_such_user_x", "Invalid startup script"),
+            ("startup_script", "startup script missing"),
+            ("notification_email_from", "emailfrom missing"),
+            ("script_user", "No script username specified"),
+            ("notify_fifo", "No notify_fifo name specified"),
+            ("vrrp_notify_fifo_script", "No vrrp_notify_fifo_script specified"),
+            ("lvs_sync_daemon", "lvs_sync_daemon requires interface"),
+            ("smtp_connect_timeout 1.5", "not a valid number"),
+            ("vrrp_garp_master_delay 5000", "outside range"),
+            ("vrrp_startup_delay 0", "outside range"),
+            ("umask 0778", "invalid umask value"),
+            ("umask 512", "invalid umask value"),
+            ("umask -1", "unknown umask bit"),
+            ("umask FOO", "unknown umask bit"),
+            ("include_check readable", "Unknown include_check type 'readable'"),
+            ("vrrp_priority 20", "[-20, 19]"),
+            ("vrrp_priority", "requires a value"),
+            ("vrrp_rt_priority 100", "clamped"),
+            ("vrrp_rt_priority x", "not a number"),
+            ("vrrp_cpu_affinity 9999", "invalid cpu_id"),
+            ("min_auto_priority_delay 0", "[1, 10000000]"),
+            ("nftables_priority x", "not a number"),
+            ("vrrp_rx_bufs_policy x", "MTU, ADVERT or a number"),
+            ("vrrp_garp_extra_if", "requires a value"),
+            ("vrrp_garp_extra_if 0", "vrrp_garp_extra_if '0' invalid"),
+            ("snmp_socket a b", "Too many parameters"),
+            ("config_save_dir /bin/sh", "exists and is not a directory"),
         ] {
             let (_, m, rc) = load(&format!("global_defs {{\n {text}\n}}\n"));
             assert_eq!(rc, 5, "{text}: {m:?}");
             assert!(m.iter().any(|x| x.contains(want)), "{text}: {m:?}");
         }
-        let (_, _, rc) = load("global_defs {\n notification_email_from\n}\n");
-        assert_eq!(rc, 2);
+        for fatal in ["umask", "vrrp_process_name", "nftables_priority", "vrrp_rlimit_rttime", "config_save_dir"] {
+            let (_, m, rc) = load(&format!("global_defs {{\n {fatal}\n}}\n"));
+            assert_eq!(rc, 2, "{fatal}: {m:?}");
+        }
+        for ok in [
+            "umask 0777",
+            "umask 0x1ff",
+            "umask IWGRP|IWOTH",
+            "vrrp_rx_bufs_policy MTU",
+            "vrrp_garp_extra_if all 5",
+            "include_check",
+            "vrrp_rt_priority 50",
+            "vrrp_cpu_affinity 0",
+            "snmp_socket x",
+            "config_save_dir /tmp",
+            "smtp_helo_name",
+        ] {
+            let (_, m, rc) = load(&format!("global_defs {{\n {ok}\n}}\n"));
+            assert_eq!(rc, 0, "{ok}: {m:?}");
+        }
     }
 
     #[test]

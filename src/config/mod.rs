@@ -48,9 +48,13 @@ pub fn load_str(name: &str, text: &str, opts: &SourceOptions) -> (Config, Diagno
 }
 
 fn parse_lines(lines: Vec<source::Line>, diags: &mut Diagnostics) -> Config {
-    let nodes = tree::build(lines, diags);
+    let mut cfg = Config::default();
+    // Each root block is parsed as soon as it is complete and then dropped.
+    tree::build_each(lines, diags, |node, diags| {
+        let mut ctx = Ctx::new(diags);
+        parse_root_nodes(std::slice::from_ref(&node), &mut ctx, &mut cfg);
+    });
     let mut ctx = Ctx::new(diags);
-    let mut cfg = parse_nodes(&nodes, &mut ctx);
     finish(&mut cfg, &mut ctx);
     cfg
 }
@@ -58,6 +62,11 @@ fn parse_lines(lines: Vec<source::Line>, diags: &mut Diagnostics) -> Config {
 /// Dispatch the root keywords to the section that owns them.
 pub fn parse_nodes(nodes: &[Node], ctx: &mut Ctx<'_>) -> Config {
     let mut cfg = Config::default();
+    parse_root_nodes(nodes, ctx, &mut cfg);
+    cfg
+}
+
+fn parse_root_nodes(nodes: &[Node], ctx: &mut Ctx<'_>, cfg: &mut Config) {
     ctx.walk(nodes, &mut |ctx, n| {
         if let Some(k) = global::parse_root(n, ctx, &mut cfg.global) {
             return k;
@@ -70,7 +79,6 @@ pub fn parse_nodes(nodes: &[Node], ctx: &mut Ctx<'_>) -> Config {
         }
         Kw::Unknown
     });
-    cfg
 }
 
 /// keepalived's post-parse completion, in its order: global, VRRP, LVS, then script security.

@@ -53,11 +53,11 @@ impl Script {
             if i > 0 {
                 s.push(' ');
             }
-            if i == 0 {
-                if let Some(p) = &self.path {
-                    let _ = write!(s, "'{}'", p.display());
-                    continue;
-                }
+            if i == 0
+                && let Some(p) = &self.path
+            {
+                let _ = write!(s, "'{}'", p.display());
+                continue;
             }
             let _ = write!(s, "'{a}'");
         }
@@ -77,11 +77,15 @@ pub enum UserArgs {
 
 /// Parse the script given after `n`'s keyword. Reports problems to `ctx`; `None` when unusable.
 pub fn parse(n: &Node, ctx: &mut Ctx<'_>, user: UserArgs) -> Option<Script> {
-    ctx.need(n, 1)?;
+    // keepalived re-reads the raw line for scripts: an unterminated quote (whose word the plain
+    // tokenizer drops) is a config error there, only a line with no text at all is fatal.
+    if n.rest_text().is_empty() {
+        ctx.need(n, 1)?;
+    }
     let words = match super::lexer::tokenize_shell(n.rest_text()) {
         Ok(w) => w,
         Err(_) => {
-            ctx.error(n.pos(), format!("{}: unmatched quote in command", n.keyword()));
+            ctx.error(n.pos(), format!("{}: unmatched quote in command (missing terminating quote)", n.keyword()));
             return None;
         }
     };
@@ -140,14 +144,14 @@ pub fn default_user(g: &GlobalDefs) -> DefaultUser {
 
 /// Check `script_user` itself ("Error setting global script uid/gid").
 pub fn check_global_user(g: &GlobalDefs, ctx: &mut Ctx<'_>) {
-    if let Some((u, grp, pos)) = &g.script_user {
-        if system::user_group_ids(u, grp.as_deref()).is_none() {
-            let who = match grp {
-                Some(grp) => format!("{u}:{grp}"),
-                None => u.clone(),
-            };
-            ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
-        }
+    if let Some((u, grp, pos)) = &g.script_user
+        && system::user_group_ids(u, grp.as_deref()).is_none()
+    {
+        let who = match grp {
+            Some(grp) => format!("{u}:{grp}"),
+            None => u.clone(),
+        };
+        ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
     }
 }
 
@@ -234,6 +238,12 @@ pub fn check_file(s: &mut Script, g: &GlobalDefs, kind: Kind, name: &str, ctx: &
         return flags;
     };
     flags.found = true;
+    if !prog.contains('/') {
+        ctx.warn(
+            &pos,
+            format!("script `{prog}` resolved by path search to `{}`. Please specify full path.", path.display()),
+        );
+    }
     if let Some(why) = system::script_insecurity(&path, s.uid.unwrap_or(0)) {
         flags.insecure = true;
         s.insecure = true;
@@ -273,22 +283,24 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     for s in [&mut cfg.global.startup_script, &mut cfg.global.shutdown_script].into_iter().flatten() {
         check(s, Kind::Notify, "", ctx);
     }
-    for f in [&mut cfg.global.notify_fifo, &mut cfg.global.vrrp_notify_fifo, &mut cfg.global.lvs_notify_fifo] {
-        if let Some(s) = &mut f.script {
+    // keepalived checks the VRRP side's scripts only when it would run a VRRP process: when at
+    // least one vrrp_instance block was read (even one later dropped).
+    if !cfg.vrrp.instances.is_empty() {
+        for f in [&mut cfg.global.notify_fifo, &mut cfg.global.vrrp_notify_fifo] {
+            if let Some(s) = &mut f.script {
+                check(s, Kind::Notify, "", ctx);
+            }
+        }
+        for vs in cfg.vrrp.scripts.iter_mut().filter(|vs| !vs.removed) {
+            if let Some(s) = &mut vs.script {
+                check(s, Kind::Track, &vs.name, ctx);
+            }
+        }
+        for s in cfg.vrrp.notify_scripts_mut() {
             check(s, Kind::Notify, "", ctx);
         }
     }
-    for vs in cfg.vrrp.scripts.iter_mut() {
-        if vs.removed {
-            continue;
-        }
-        if let Some(s) = &mut vs.script {
-            check(s, Kind::Track, &vs.name, ctx);
-        }
-    }
-    for s in cfg.vrrp.notify_scripts_mut() {
-        check(s, Kind::Notify, "", ctx);
-    }
+    // lvs_notify_fifo_script belongs to the checker process: the LVS side includes it.
     for s in cfg.lvs.scripts_mut() {
         check(s, Kind::Notify, "", ctx);
     }

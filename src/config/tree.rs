@@ -8,13 +8,17 @@
 
 use std::time::Duration;
 
+use compact_str::CompactString;
+
 use super::diag::{Diagnostics, Pos, Severity};
 use super::lexer;
 use super::source::Line;
 
+/// A word of a keyword line. Words are short: `CompactString` keeps up to 24 bytes inline, so
+/// building the tree of a 100,000-line config does not allocate once per word.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    pub text: String,
+    pub text: CompactString,
     pub pos: Pos,
 }
 
@@ -64,10 +68,26 @@ impl Node {
 
 /// Build the node tree. Brace mismatches are reported as keepalived reports them (config errors).
 pub fn build(lines: Vec<Line>, diags: &mut Diagnostics) -> Vec<Node> {
+    let mut out = Vec::new();
+    build_each(lines, diags, |n, _| out.push(n));
+    out
+}
+
+/// As [`build`], handing each root node to `f` as soon as it is complete, so that a large config
+/// never holds its whole tree in memory (the caller parses each root block and drops it).
+pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(Node, &mut Diagnostics)) {
     // Stack of open blocks: (the node that owns it, or None for a stray '{'; its children).
     let mut stack: Vec<(Option<Node>, Pos, Vec<Node>)> = Vec::new();
     let mut top: Vec<Node> = Vec::new();
     for line in lines {
+        // Root nodes before the last are complete (only the last may still get its '{').
+        if stack.is_empty() && top.len() > 1 {
+            let last = top.pop();
+            for n in top.drain(..) {
+                f(n, diags);
+            }
+            top.extend(last);
+        }
         if line.is_open() {
             let cur = match stack.last_mut() {
                 Some((_, _, nodes)) => nodes,
@@ -99,17 +119,17 @@ pub fn build(lines: Vec<Line>, diags: &mut Diagnostics) -> Vec<Node> {
                 None => diags.push(line.pos.clone(), Severity::Error, "Extra '}' found"),
             }
         } else {
-            let toks = lexer::tokenize_plain(&line.text);
-            if toks.is_empty() {
+            let mut tokens = Vec::new();
+            // Columns count characters; walk the line once, not once per word.
+            let (mut col, mut at) = (line.pos.col, 0usize);
+            lexer::plain_spans(&line.text, |sp| {
+                col += line.text[at..sp.offset].chars().count() as u32;
+                at = sp.offset;
+                tokens.push(Token { pos: line.pos.at_col(col), text: CompactString::from(sp.text) });
+            });
+            if tokens.is_empty() {
                 continue;
             }
-            let tokens = toks
-                .into_iter()
-                .map(|t| Token {
-                    pos: line.pos.at_col(line.pos.col + line.text[..t.offset].chars().count() as u32),
-                    text: t.text,
-                })
-                .collect();
             let node = Node { text: line.text, tokens, block: None };
             match stack.last_mut() {
                 Some((_, _, nodes)) => nodes.push(node),
@@ -135,7 +155,9 @@ pub fn build(lines: Vec<Line>, diags: &mut Diagnostics) -> Vec<Node> {
             }
         }
     }
-    top
+    for n in top {
+        f(n, diags);
+    }
 }
 
 /// What a section parser did with a keyword.

@@ -133,20 +133,28 @@ pub struct VrrpConfig {
 impl VrrpConfig {
     /// Every notify script (instances and sync groups), for the script-security pass.
     pub fn notify_scripts_mut(&mut self) -> impl Iterator<Item = &mut Script> {
-        let inst = self.instances.iter_mut().filter(|i| !i.removed).flat_map(|i| i.notify.scripts_mut());
+        // Dropped instances included: keepalived checks their scripts before dropping them.
+        let inst = self.instances.iter_mut().flat_map(|i| i.notify.scripts_mut());
         let groups = self.sync_groups.iter_mut().filter(|g| !g.removed).flat_map(|g| g.notify.scripts_mut());
         inst.chain(groups)
     }
 }
 
 fn words(n: &Node) -> Vec<String> {
-    n.args().iter().map(|t| t.text.clone()).collect()
+    n.args().iter().map(|t| t.text.to_string()).collect()
 }
 
 /// `weight W [reverse]` with W in [lo, hi]; reports out-of-range values.
 fn weight(ctx: &mut Ctx<'_>, c: &Node, what: &str, lo: i64, hi: i64) -> Option<(i32, bool)> {
     let s = ctx.need(c, 1)?;
-    let rev = c.arg_str(2) == Some("reverse");
+    let rev = match c.arg(2) {
+        None => false,
+        Some(t) if t.text == "reverse" => true,
+        Some(t) => {
+            ctx.error(&t.pos, format!("{what} unknown weight option {}", t.text));
+            return None;
+        }
+    };
     match s.parse::<i64>() {
         Ok(w) if (lo..=hi).contains(&w) => Some((w as i32, rev)),
         _ => {
@@ -210,13 +218,13 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "linkbeat_interfaces" => {
             blank_check(ctx, n);
             for c in n.children() {
-                if let Some(m) = c.arg_str(1) {
-                    if !matches!(m, "MII" | "ETHTOOL" | "IOCTL") {
-                        ctx.error(
-                            &c.tokens[1].pos,
-                            format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
-                        );
-                    }
+                if let Some(m) = c.arg_str(1)
+                    && !matches!(m, "MII" | "ETHTOOL" | "IOCTL")
+                {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
+                    );
                 }
                 v.linkbeat_interfaces.push((c.keyword().to_string(), words(c), c.pos().clone()));
             }
@@ -224,6 +232,10 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "interface_up_down_delays" => {
             blank_check(ctx, n);
             for c in n.children() {
+                if c.args().is_empty() {
+                    // keepalived accepts a bare interface (no delay).
+                    continue;
+                }
                 let down = c.arg_str(1).and_then(super::tree::parse_timer).filter(|d| *d <= Duration::from_secs(255));
                 let up = match c.arg_str(2) {
                     None => down,
@@ -279,9 +291,9 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                 ) {
                     return Kw::Unknown;
                 }
-                if k == "idle_tx" {
-                    if let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint) {
-                        if !(1000..=4_294_967).contains(&x) {
+                if k == "idle_tx"
+                    && let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint)
+                        && !(1000..=4_294_967).contains(&x) {
                             let msg = format!(
                                 "Configuration error: BFD instance {} idle_tx value {x} is not valid (must be in range [1000-4294967]), ignoring",
                                 name.as_deref().unwrap_or("")
@@ -289,8 +301,6 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                             ctx.error(&c.tokens[1].pos, msg);
                             return Kw::Leaf;
                         }
-                    }
-                }
                 b.lines.push((k.to_string(), words(c), c.pos().clone()));
                 Kw::Leaf
             });
@@ -330,14 +340,21 @@ fn parse_vrrp_script(n: &Node, ctx: &mut Ctx<'_>) -> Option<VrrpScript> {
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
             "script" => s.script = script::parse(c, ctx, UserArgs::NotAllowed),
-            "interval" => {
-                if let Some(d) = ctx.timer(c, 1, 0.000001, 4294.0) {
-                    s.interval = d;
-                }
-            }
-            "timeout" => {
-                if let Some(d) = ctx.timer(c, 1, 0.000001, 4294.0) {
-                    s.timeout = Some(d);
+            "interval" | "timeout" => {
+                // Whole seconds; 0 is corrected to 1 with an error.
+                if let Some(x) = ctx.uint(c, 1, 0, 4294) {
+                    if x == 0 {
+                        ctx.error(
+                            c.pos(),
+                            format!("({name}): vrrp script {} must be greater than 0, setting to 1", c.keyword()),
+                        );
+                    }
+                    let d = Duration::from_secs(x.max(1));
+                    if c.keyword() == "interval" {
+                        s.interval = d;
+                    } else {
+                        s.timeout = Some(d);
+                    }
                 }
             }
             "weight" => {
@@ -400,16 +417,30 @@ fn parse_track_process(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackProcess> {
     };
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
-            "process" => match super::lexer::tokenize_shell(c.rest_text()) {
-                Ok(w) if !w.is_empty() => p.process = w,
-                _ => ctx.error(c.pos(), format!("track process {name}: invalid process specification")),
-            },
-            "param_match" => match ctx.need(c, 1) {
+            "process" => {
+                ctx.need(c, 1);
+                if !p.process.is_empty() {
+                    ctx.error(
+                        c.pos(),
+                        format!("Process already set for track process {name} - ignoring {}", c.rest_text()),
+                    );
+                    return Kw::Leaf;
+                }
+                match super::lexer::tokenize_shell(c.rest_text()) {
+                    Ok(w) if !w.is_empty() => p.process = w,
+                    _ => ctx.error(c.pos(), format!("track process {name}: invalid process specification")),
+                }
+            }
+            "param_match" => match c.arg_str(1) {
                 Some(m @ ("initial" | "partial")) => p.param_match = Some(m.to_string()),
                 Some(m) => ctx.error(&c.tokens[1].pos, format!("Invalid param_match type {m} (initial|partial)")),
                 None => {}
             },
             "weight" => {
+                if c.args().is_empty() {
+                    ctx.error(c.pos(), format!("No weight specified for track process {name} - ignoring"));
+                    return Kw::Leaf;
+                }
                 if let Some((w, r)) = weight(ctx, c, &format!("track process {name}"), -254, 254) {
                     p.weight = w;
                     p.weight_reverse = r;
@@ -425,9 +456,9 @@ fn parse_track_process(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackProcess> {
                     p.quorum_max = Some(x as u32);
                 }
             }
-            "fork_delay" => p.fork_delay = ctx.timer(c, 1, 0.0, 65535.0),
-            "terminate_delay" => p.terminate_delay = ctx.timer(c, 1, 0.0, 65535.0),
-            "delay" => p.delay = ctx.timer(c, 1, 0.0, 65535.0),
+            "fork_delay" => p.fork_delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.fork_delay),
+            "terminate_delay" => p.terminate_delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.terminate_delay),
+            "delay" => p.delay = ctx.timer(c, 1, 0.000001, 3600.0).or(p.delay),
             "full_command" => p.full_command = true,
             _ => return Kw::Unknown,
         }
@@ -453,8 +484,18 @@ fn parse_track_file(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackFile> {
     };
     ctx.walk(n.children(), &mut |ctx, c| {
         match c.keyword() {
-            "file" => f.file = ctx.need(c, 1).map(str::to_string),
+            "file" => match (c.arg_str(1), &f.file) {
+                (None, _) => ctx.error(c.pos(), format!("No file specified for track file {name}")),
+                (Some(x), Some(_)) => {
+                    ctx.error(c.pos(), format!("File already set for track file {name} - ignoring {x}"))
+                }
+                (Some(x), None) => f.file = Some(x.to_string()),
+            },
             "weight" => {
+                if c.args().is_empty() {
+                    ctx.error(c.pos(), format!("No weight specified for track file {name} - ignoring"));
+                    return Kw::Leaf;
+                }
                 if let Some((w, r)) = weight(ctx, c, &format!("track file {name}"), -254, 254) {
                     f.weight = w;
                     f.weight_reverse = r;
@@ -467,6 +508,12 @@ fn parse_track_file(n: &Node, ctx: &mut Ctx<'_>) -> Option<TrackFile> {
                     if t.text == "overwrite" {
                         overwrite = true;
                     } else if let Ok(x) = t.text.parse::<i64>() {
+                        if !(-254..=254).contains(&x) {
+                            ctx.error(
+                                &t.pos,
+                                format!("Track file {name} init value {x} is outside sensible range [-254, 254]"),
+                            );
+                        }
                         val = x;
                     } else {
                         ctx.error(&t.pos, format!("track file {name}: invalid init_file value '{}'", t.text));
@@ -507,7 +554,7 @@ fn parse_sync_group(n: &Node, ctx: &mut Ctx<'_>) -> Option<SyncGroup> {
             "group" => {
                 for m in c.children() {
                     for t in &m.tokens {
-                        g.members.push((t.text.clone(), t.pos.clone()));
+                        g.members.push((t.text.to_string(), t.pos.clone()));
                     }
                 }
                 return Kw::Block;
@@ -539,7 +586,7 @@ fn parse_sync_group(n: &Node, ctx: &mut Ctx<'_>) -> Option<SyncGroup> {
             "notify" => g.notify.generic = script::parse(c, ctx, UserArgs::Allowed),
             "smtp_alert" => g.smtp_alert = ctx.opt_bool(c, 1),
             "global_tracking" => {
-                ctx.warn(
+                ctx.error(
                     c.pos(),
                     format!(
                         "({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
@@ -589,22 +636,37 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     // Script users are set at parse time in keepalived: a track script without one is dropped
     // before the instances look it up.
     for s in v.scripts.iter_mut().filter(|s| !s.removed) {
-        if let Some(sc) = &mut s.script {
-            if !script::assign_user(sc, &g, script::Kind::Track, ctx) {
-                if sc.user.is_none() {
-                    ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
-                }
-                s.removed = true;
+        if let Some(sc) = &mut s.script
+            && !script::assign_user(sc, &g, script::Kind::Track, ctx)
+        {
+            if sc.user.is_none() {
+                ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
             }
+            s.removed = true;
         }
     }
+    let dynamic = g.dynamic_interfaces.is_some();
     let mut missing = false;
-    for i in v.instances.iter() {
-        missing |= instance::report_missing_interfaces(i, ctx);
+    for a in &v.static_addresses {
+        if let Some(d) = &a.dev {
+            missing |= addr::check_dev(ctx, &a.pos, d, &format!("static ip address {}", a.addr), dynamic);
+        }
     }
-    let static_devs = v.static_addresses.iter().filter_map(|a| a.dev.as_deref());
-    let static_route_devs = v.static_routes.iter().filter_map(|r| r.dev.as_deref());
-    missing |= static_devs.chain(static_route_devs).any(|d| !super::system::if_exists(d));
+    for r in &v.static_routes {
+        if let Some(d) = &r.dev {
+            missing |= addr::check_dev(ctx, &r.pos, d, "static route", dynamic);
+        }
+    }
+    for gg in &v.garp_groups {
+        for i in &gg.interfaces {
+            missing |= addr::check_dev(ctx, &gg.pos, i, "garp_group", dynamic);
+        }
+    }
+    for i in v.instances.iter() {
+        missing |= instance::report_missing_interfaces(i, dynamic, ctx);
+    }
+    // With dynamic_interfaces keepalived waits for them instead.
+    let missing = missing && !dynamic;
     if missing {
         ctx.error(&Pos::none(), "Non-existent interface specified in configuration");
         v.missing_interface = true;
@@ -704,14 +766,14 @@ fn finish_sync_groups(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
                 ctx.error(pos, format!("Virtual router {m} specified in sync group {gname} doesn't exist - ignoring"));
                 return false;
             }
-            if let Some(other) = owner.get(m) {
-                if *other != gname {
-                    ctx.error(
-                        pos,
-                        format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
-                    );
-                    return false;
-                }
+            if let Some(other) = owner.get(m)
+                && *other != gname
+            {
+                ctx.error(
+                    pos,
+                    format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
+                );
+                return false;
             }
             owner.insert(m.clone(), gname.clone());
             true
@@ -804,10 +866,10 @@ pub fn dump(v: &VrrpConfig, out: &mut String) {
             let insecure = s.script.as_ref().is_some_and(|x| x.insecure);
             let _ = writeln!(out, "   Insecure = {}", if insecure { "yes" } else { "no" });
             let _ = writeln!(out, "   Init state = {}", if s.init_fail { "INIT_FAILED" } else { "INIT" });
-            if let Some(sc) = &s.script {
-                if let (Some(u), Some(g)) = (sc.uid, sc.gid) {
-                    let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
-                }
+            if let Some(sc) = &s.script
+                && let (Some(u), Some(g)) = (sc.uid, sc.gid)
+            {
+                let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
             }
         }
     }

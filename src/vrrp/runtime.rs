@@ -1,0 +1,733 @@
+//! The VRRP side of the daemon: one tokio task per instance drives `fsm::Instance` with timers
+//! from `next_deadline()` and executes its actions (adverts, VIPs, GARP bursts, notifies).
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use log::{debug, error, info, warn};
+use tokio::sync::broadcast;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::addr::{Netlink, Vip};
+use super::fsm::{self, Action, Event, State};
+use super::garp::{GarpSocket, Pacing};
+use super::link;
+use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
+use super::track::{self, Status, Tracked};
+use super::validate::{self, Expect, Reject, RxStats};
+use super::wire::vrrp::{self as vw, Addresses, Body, ChecksumMode, Repr};
+use crate::config::Config;
+use crate::config::global::GlobalDefs;
+use crate::config::script::Script;
+use crate::config::vrrp::{AuthType, InitialState, VrrpInstance};
+
+/// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
+/// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
+/// instance it only waits for `stop`.
+pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bool, stop: F) -> Result<()> {
+    let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
+    if !enabled || instances.is_empty() {
+        return stop.await;
+    }
+    let nl = match Netlink::open() {
+        Ok(n) => Arc::new(n),
+        Err(e) => {
+            error!("VRRP: cannot open the rtnetlink socket: {e}");
+            return stop.await;
+        }
+    };
+    if let Some(d) = cfg.global.vrrp_startup_delay.filter(|d| !d.is_zero()) {
+        info!("Delaying startup for {} seconds", d.as_secs_f64());
+        tokio::time::sleep(d).await;
+    }
+    let fifos = Arc::new(open_fifos(&cfg.global));
+    let (tx, rx) = watch::channel(false);
+    let (link_tx, _) = broadcast::channel(256);
+    let mut tasks = Vec::new();
+    let scripts = &cfg.vrrp.scripts;
+    let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
+    for inst in instances {
+        let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
+            Ok(mut r) => {
+                r.fifos = fifos.clone();
+                r
+            }
+            Err(e) => {
+                error!("({}) cannot start: {e:#}", inst.name);
+                continue;
+            }
+        };
+        let (ttx, trx) = unbounded_channel();
+        for t in &inst.track_scripts {
+            let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
+                warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
+                continue;
+            };
+            let Some(sc) = scripts.get(idx) else { continue };
+            let (weight, reverse) = match t.weight {
+                Some(w) => (w, t.reverse),
+                None => (sc.weight, sc.weight_reverse),
+            };
+            let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
+            r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
+            if let Some(list) = subs.get_mut(idx) {
+                list.push(ttx.clone());
+            }
+        }
+        if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
+            r.track_rx = Some(trx);
+        }
+        if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
+            r.link_rx = Some(link_tx.subscribe());
+        }
+        tasks.push(tokio::spawn(r.run(rx.clone())));
+    }
+    let monitor = tokio::spawn(link::monitor(link_tx));
+    let mut script_tasks = Vec::new();
+    for (idx, list) in subs.into_iter().enumerate() {
+        if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
+            script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
+        }
+    }
+    let r = stop.await;
+    monitor.abort();
+    for t in &script_tasks {
+        t.abort();
+    }
+    let _ = tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    r
+}
+
+/// Everything one instance needs at run time, derived from the config once.
+struct Runner {
+    name: String,
+    ifname: String,
+    fsm: fsm::Instance,
+    sock: Sock,
+    garp: Option<Arc<GarpSocket>>,
+    nl: Arc<Netlink>,
+    expect: Expect,
+    src: IpAddr,
+    group: IpAddr,
+    peers: Vec<IpAddr>,
+    ttl: u8,
+    version: vw::Version,
+    auth: vw::Auth,
+    adver_int: Duration,
+    vips: Vec<Vip>,
+    pacing: Pacing,
+    old_unicast: bool,
+    stats: RxStats,
+    notify: NotifyScripts,
+    nopreempt: bool,
+    preempt_delay: bool,
+    /// No "Entering BACKUP STATE" has been logged yet (the first says "(init)").
+    first_backup: bool,
+    base_priority: u8,
+    /// What this instance tracks, and its view of each.
+    tracked: Vec<(Key, Tracked)>,
+    track_rx: Option<UnboundedReceiver<(usize, Status)>>,
+    link_rx: Option<broadcast::Receiver<(u32, bool)>>,
+    faulted: bool,
+    /// notify_fifo / vrrp_notify_fifo, opened once for all instances.
+    fifos: Arc<Vec<std::fs::File>>,
+}
+
+/// A tracked object: a vrrp_script (by index) or an interface (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Script(usize),
+    If(u32),
+}
+
+#[derive(Clone, Default)]
+struct NotifyScripts {
+    master: Option<Script>,
+    backup: Option<Script>,
+    fault: Option<Script>,
+    stop: Option<Script>,
+    generic: Option<Script>,
+}
+
+/// The fsm parameters of an instance (timers, preemption, election source).
+pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
+    let version = if inst.version() == 3 { fsm::Version::V3 } else { fsm::Version::V2 };
+    let mut p = fsm::Params::new(version, inst.priority, inst.advert_int, src);
+    p.initial_master = inst.state == InitialState::Master;
+    p.nopreempt = inst.nopreempt && !p.initial_master;
+    p.preempt_delay = (!inst.preempt_delay.is_zero() && !p.initial_master).then_some(inst.preempt_delay);
+    p.down_timer_adverts = inst.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts).max(1);
+    p.lower_prio_no_advert = inst.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert);
+    p.higher_prio_send_advert = inst.higher_prio_send_advert.unwrap_or(g.vrrp_higher_prio_send_advert);
+    p.garp_master_delay = inst.garp.master_delay.unwrap_or(g.garp.master_delay);
+    let refresh = inst.garp.master_refresh.unwrap_or(g.garp.master_refresh);
+    p.garp_master_refresh = (!refresh.is_zero()).then_some(refresh);
+    p
+}
+
+enum Sock {
+    V4(VrrpSocket4),
+    V6(VrrpSocket6),
+}
+
+enum Rx {
+    V4(usize),
+    V6(Rx6),
+}
+
+impl Sock {
+    async fn recv(&self, buf: &mut [u8]) -> std::io::Result<Rx> {
+        match self {
+            Sock::V4(s) => s.recv(buf).await.map(Rx::V4),
+            Sock::V6(s) => s.recv(buf).await.map(Rx::V6),
+        }
+    }
+}
+
+enum Wake {
+    Timer,
+    Packet(Rx),
+    Track(usize, Status),
+    Link(u32, bool),
+    RecvError(std::io::Error),
+    Stop,
+}
+
+impl Runner {
+    fn new(inst: &VrrpInstance, g: &GlobalDefs, nl: Arc<Netlink>) -> Result<Runner> {
+        let ifname = inst.interface.clone().ok_or_else(|| anyhow!("no interface"))?;
+        let vrid = inst.vrid.ok_or_else(|| anyhow!("no virtual_router_id"))?;
+        let ifindex = socket::ifindex(&ifname).with_context(|| format!("interface {ifname}"))?;
+        let v6 = inst.ipv6 == Some(true);
+        let src: IpAddr = match inst.unicast_src_ip.or(inst.mcast_src_ip) {
+            Some(a) if a.is_ipv6() == v6 => a,
+            Some(a) => bail!("source {a} is not of the instance's address family"),
+            None if v6 => IpAddr::V6(
+                socket::if_link_local_v6(&ifname)
+                    .with_context(|| format!("no IPv6 link-local address on {ifname} to send adverts from"))?,
+            ),
+            None => IpAddr::V4(
+                socket::if_primary_v4(&ifname)
+                    .with_context(|| format!("no IPv4 address on {ifname} to send adverts from"))?,
+            ),
+        };
+        let group: IpAddr = match inst.mcast_dst_ip {
+            Some(a) if a.is_ipv6() == v6 => a,
+            _ if v6 => IpAddr::V6(g.vrrp_mcast_group6),
+            _ => IpAddr::V4(g.vrrp_mcast_group4),
+        };
+        let peers: Vec<IpAddr> = inst.unicast_peers.iter().map(|p| p.addr).filter(|a| a.is_ipv6() == v6).collect();
+        let unicast = !peers.is_empty();
+        let sock = match (src, group) {
+            (IpAddr::V4(_), IpAddr::V4(g4)) => Sock::V4(
+                VrrpSocket4::open(&ifname, (!unicast).then_some(g4))
+                    .with_context(|| format!("VRRP socket on {ifname}"))?,
+            ),
+            (IpAddr::V6(s6), IpAddr::V6(g6)) => Sock::V6(
+                VrrpSocket6::open(&ifname, s6, (!unicast).then_some(g6))
+                    .with_context(|| format!("VRRPv3 IPv6 socket on {ifname}"))?,
+            ),
+            _ => bail!("source and group of different families"),
+        };
+        let garp = match socket::if_mac(&ifname).and_then(|mac| GarpSocket::open(ifindex, mac)) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(e) => {
+                warn!("({}) no gratuitous ARP socket on {ifname}: {e}", inst.name);
+                None
+            }
+        };
+        let mut vips = Vec::new();
+        for a in &inst.vips {
+            let dev = a.dev.clone().unwrap_or_else(|| ifname.clone());
+            let idx = if dev == ifname {
+                ifindex
+            } else {
+                socket::ifindex(&dev).with_context(|| format!("VIP device {dev}"))?
+            };
+            vips.push(Vip::from_config(a, &dev, idx));
+        }
+        let version = if inst.version() == 3 || v6 { vw::Version::V3 } else { vw::Version::V2 };
+        let auth = match &inst.auth {
+            Some(a) if version == vw::Version::V2 && a.kind == Some(AuthType::Pass) => {
+                vw::Auth::pass(a.pass.as_deref().unwrap_or_default())
+            }
+            Some(a) if version == vw::Version::V2 && a.kind == Some(AuthType::Ah) => {
+                warn!("({}) auth_type AH is not supported: sending without authentication", inst.name);
+                vw::Auth::NONE
+            }
+            _ => vw::Auth::NONE,
+        };
+        let fam_vips: Vec<IpAddr> = vips.iter().map(|v| v.addr).filter(|a| a.is_ipv6() == v6).collect();
+        let adver_secs = inst.advert_int.as_secs().clamp(1, 255) as u8;
+        let expect = Expect {
+            version,
+            vrid,
+            auth: (auth.auth_type != vw::AuthType::NoAuth).then_some(auth),
+            adver_int_secs: adver_secs,
+            vips: fam_vips,
+            unicast,
+            group,
+            our_src: src,
+            skip_check_adv_addr: inst.skip_check_adv_addr || g.vrrp_skip_check_adv_addr,
+            allowed_src: (inst.check_unicast_src || g.vrrp_check_unicast_src).then(|| peers.clone()),
+        };
+        let p = params(inst, g, src);
+        let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
+        let n = &inst.notify;
+        // The interface itself (unless dont_track_primary) and track_interface entries.
+        let mut tracked = Vec::new();
+        let if_status = |name: &str| if link::is_up(name).unwrap_or(false) { Status::Up } else { Status::Down };
+        if !inst.dont_track_primary {
+            tracked.push((Key::If(ifindex), Tracked { weight: 0, reverse: false, status: if_status(&ifname) }));
+        }
+        for t in &inst.track_interfaces {
+            match socket::ifindex(&t.name) {
+                Ok(idx) => tracked.push((
+                    Key::If(idx),
+                    Tracked { weight: t.weight.unwrap_or(0), reverse: t.reverse, status: if_status(&t.name) },
+                )),
+                Err(_) => warn!("({}) track_interface {} not found - ignoring", inst.name, t.name),
+            }
+        }
+        Ok(Runner {
+            name: inst.name.clone(),
+            ifname,
+            nopreempt: p.nopreempt,
+            preempt_delay: p.preempt_delay.is_some(),
+            fsm: fsm::Instance::new(p),
+            sock,
+            garp,
+            nl,
+            expect,
+            src,
+            group,
+            peers,
+            ttl: if unicast { inst.unicast_ttl.unwrap_or(vw_ttl()) } else { vw_ttl() },
+            version,
+            auth,
+            adver_int: inst.advert_int,
+            vips,
+            pacing: Pacing { repeat, garp_interval: g.garp.interval, gna_interval: g.garp.gna_interval },
+            old_unicast: false,
+            stats: RxStats::default(),
+            notify: NotifyScripts {
+                master: n.master.clone(),
+                backup: n.backup.clone(),
+                fault: n.fault.clone(),
+                stop: n.stop.clone(),
+                generic: n.generic.clone(),
+            },
+            first_backup: true,
+            base_priority: inst.priority,
+            tracked,
+            track_rx: None,
+            link_rx: None,
+            faulted: false,
+            fifos: Arc::new(Vec::new()),
+        })
+    }
+
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        self.apply_tracking().await;
+        let acts = self.fsm.handle(Instant::now(), Event::Start);
+        self.exec(acts).await;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let deadline = self.fsm.next_deadline();
+            let wake = tokio::select! {
+                _ = sleep_until_opt(deadline) => Wake::Timer,
+                r = self.sock.recv(&mut buf) => match r {
+                    Ok(rx) => Wake::Packet(rx),
+                    Err(e) => Wake::RecvError(e),
+                },
+                Some((idx, st)) = recv_opt(&mut self.track_rx) => Wake::Track(idx, st),
+                Some((idx, up)) = recv_link(&mut self.link_rx) => Wake::Link(idx, up),
+                _ = stop.changed() => Wake::Stop,
+            };
+            match wake {
+                Wake::Timer => {
+                    let was = self.fsm.state();
+                    let acts = self.fsm.handle(Instant::now(), Event::Timer);
+                    if was == State::Backup && self.fsm.state() == State::Master {
+                        info!("({}) Receive advertisement timeout", self.name);
+                    }
+                    self.exec(acts).await;
+                }
+                Wake::Packet(rx) => {
+                    let n = match &rx {
+                        Rx::V4(n) => *n,
+                        Rx::V6(r) => r.len,
+                    };
+                    let pkt = buf.get(..n).unwrap_or(&[]).to_vec();
+                    self.on_packet(&rx, &pkt).await;
+                }
+                Wake::Track(idx, st) => self.set_tracked(Key::Script(idx), st).await,
+                Wake::Link(idx, up) => {
+                    self.set_tracked(Key::If(idx), if up { Status::Up } else { Status::Down }).await;
+                }
+                Wake::RecvError(e) => {
+                    warn!("({}) receive error: {e}", self.name);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Wake::Stop => break,
+            }
+        }
+        let acts = self.fsm.handle(Instant::now(), Event::Stop);
+        self.exec(acts).await;
+        let rejected: u64 =
+            self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
+        if rejected > 0 {
+            info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+    }
+
+    async fn set_tracked(&mut self, key: Key, st: Status) {
+        let mut changed = false;
+        for (k, t) in self.tracked.iter_mut() {
+            if *k == key && t.status != st {
+                t.status = st;
+                changed = true;
+            }
+        }
+        if changed {
+            self.apply_tracking().await;
+        }
+    }
+
+    /// Recomputes the effective priority and fault from the tracked scripts and tells the fsm.
+    async fn apply_tracking(&mut self) {
+        let list: Vec<Tracked> = self.tracked.iter().map(|(_, t)| *t).collect();
+        let (prio, fault) = track::effective(self.base_priority, &list);
+        let now = Instant::now();
+        if prio != self.fsm.priority() {
+            info!("({}) Changing effective priority from {} to {prio}", self.name, self.fsm.priority());
+            let acts = self.fsm.handle(now, Event::Priority(prio));
+            self.exec(acts).await;
+        }
+        if fault != self.faulted {
+            self.faulted = fault;
+            let acts = self.fsm.handle(now, Event::Fault(fault));
+            self.exec(acts).await;
+        }
+    }
+
+    async fn on_packet(&mut self, rx: &Rx, pkt: &[u8]) {
+        let checked = match rx {
+            Rx::V4(_) => validate::check_v4(pkt, &self.expect),
+            Rx::V6(r) => validate::check_v6(r.src, r.dst, r.hop_limit, pkt, &self.expect),
+        };
+        let a = match checked {
+            Ok(a) => a,
+            Err(r) => {
+                let src = match rx {
+                    Rx::V4(_) => validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                    Rx::V6(r6) => IpAddr::V6(r6.src),
+                };
+                let first = self.stats.record(&r, src);
+                match r {
+                    Reject::Own | Reject::OtherVrid(_) => {}
+                    _ if first => info!(
+                        "({}) {} (from {src}; further ones are counted, not logged)",
+                        self.name,
+                        r.message(self.expect.vrid)
+                    ),
+                    _ => debug!("({}) {} (from {src})", self.name, r.message(self.expect.vrid)),
+                }
+                return;
+            }
+        };
+        if a.old_unicast_checksum && !self.old_unicast {
+            self.old_unicast = true;
+            info!("({}) Setting unicast VRRPv3 checksum to old version", self.name);
+        }
+        let ours = self.fsm.priority();
+        let was = self.fsm.state();
+        match was {
+            State::Backup if a.priority == 0 => info!("({}) Backup received priority 0 advertisement", self.name),
+            State::Backup if a.priority < ours && !self.nopreempt && !self.preempt_delay => {
+                info!("({}) received lower priority ({}) advert from {} - discarding", self.name, a.priority, a.src)
+            }
+            _ => {}
+        }
+        let ev = Event::Advert(fsm::Advert { src: a.src, priority: a.priority, interval: a.interval });
+        let acts = self.fsm.handle(Instant::now(), ev);
+        if was == State::Master && self.fsm.state() == State::Backup {
+            info!(
+                "({}) Master received advert from {} with higher priority {}, ours {}",
+                self.name, a.src, a.priority, ours
+            );
+        }
+        self.exec(acts).await;
+    }
+
+    async fn exec(&mut self, acts: Vec<Action>) {
+        // keepalived announces MASTER before it sets the VIPs and sends GARPs.
+        if acts.contains(&Action::Notify(State::Master)) {
+            info!("({}) Entering MASTER STATE", self.name);
+        }
+        for a in acts {
+            match a {
+                Action::SendAdvert { priority } => {
+                    if priority == 0 {
+                        debug!("({}) sent 0 priority", self.name);
+                    }
+                    self.send_advert(priority);
+                }
+                Action::AddAddresses => {
+                    info!("({}) setting VIPs.", self.name);
+                    for v in &self.vips {
+                        if let Err(e) = self.nl.add(v) {
+                            error!("({}) cannot add {}/{} on {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                        }
+                    }
+                }
+                Action::RemoveAddresses => {
+                    info!("({}) removing VIPs.", self.name);
+                    for v in &self.vips {
+                        if let Err(e) = self.nl.del(v) {
+                            error!("({}) cannot remove {}/{} from {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                        }
+                    }
+                }
+                Action::SendGarp => self.send_garps(),
+                Action::Notify(s) => self.notify(s),
+                Action::ForcingElection { from, priority } => info!(
+                    "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
+                    self.name,
+                    self.fsm.priority()
+                ),
+            }
+        }
+    }
+
+    fn advert(&self, priority: u8) -> Repr {
+        let v4: Vec<Ipv4Addr> = self
+            .expect
+            .vips
+            .iter()
+            .filter_map(|a| match a {
+                IpAddr::V4(v) => Some(*v),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let body = match self.version {
+            vw::Version::V3 => {
+                let cs = (self.adver_int.as_millis() / 10).clamp(1, u128::from(vw::MAX_ADVER_INT_MAX)) as u16;
+                let addrs = match self.sock {
+                    Sock::V4(_) => Addresses::V4(v4),
+                    Sock::V6(_) => Addresses::V6(
+                        self.expect
+                            .vips
+                            .iter()
+                            .filter_map(|a| match a {
+                                IpAddr::V6(v) => Some(*v),
+                                IpAddr::V4(_) => None,
+                            })
+                            .collect::<Vec<Ipv6Addr>>(),
+                    ),
+                };
+                Body::V3 { max_adver_int: cs, addrs }
+            }
+            _ => Body::V2 { adver_int: self.expect.adver_int_secs, auth: self.auth, addrs: v4 },
+        };
+        Repr { vrid: self.expect.vrid, priority, body }
+    }
+
+    fn send_advert(&self, priority: u8) {
+        let repr = self.advert(priority);
+        let dsts: Vec<IpAddr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
+        for dst in dsts {
+            let r = match (&self.sock, self.src, dst, self.group) {
+                (Sock::V4(s), IpAddr::V4(src), IpAddr::V4(d), IpAddr::V4(g)) => {
+                    let mode = match self.version {
+                        vw::Version::V3 if self.old_unicast && d != g => ChecksumMode::old_unicast(src, g),
+                        vw::Version::V3 => ChecksumMode::Ipv4PseudoHeader { src, dst: d },
+                        _ => ChecksumMode::MessageOnly,
+                    };
+                    repr.to_ipv4_datagram(src, d, self.ttl, &mode)
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                        .and_then(|dg| s.send(&dg, d))
+                }
+                (Sock::V6(s), _, IpAddr::V6(d), _) => repr
+                    .to_bytes(&ChecksumMode::Offload)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+                    .and_then(|m| s.send(&m, d)),
+                _ => Err(std::io::Error::other("address family mismatch")),
+            };
+            if let Err(e) = r {
+                warn!("({}) cannot send advert to {dst}: {e}", self.name);
+            }
+        }
+    }
+
+    fn send_garps(&self) {
+        let Some(g) = self.garp.clone() else { return };
+        let addrs: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
+        for a in &addrs {
+            let what = if a.is_ipv6() { "Unsolicited Neighbour Adverts" } else { "gratuitous ARPs" };
+            info!("({}) Sending/queueing {what} on {} for {a}", self.name, self.ifname);
+        }
+        let pacing = self.pacing;
+        tokio::spawn(async move { g.burst(&addrs, pacing).await });
+    }
+
+    fn notify(&mut self, s: State) {
+        let (script, word) = match s {
+            State::Master => (self.notify.master.clone(), "MASTER"),
+            State::Backup => {
+                let init = if self.first_backup { " (init)" } else { "" };
+                self.first_backup = false;
+                info!("({}) Entering BACKUP STATE{init}", self.name);
+                (self.notify.backup.clone(), "BACKUP")
+            }
+            State::Fault => {
+                info!("({}) Entering FAULT STATE", self.name);
+                (self.notify.fault.clone(), "FAULT")
+            }
+            State::Stopped => (self.notify.stop.clone(), "STOP"),
+            State::Init => return,
+        };
+        if let Some(sc) = script {
+            spawn_script(&sc, &[]);
+        }
+        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
+        for f in self.fifos.iter() {
+            use std::io::Write;
+            if let Err(e) = (&*f).write_all(line.as_bytes()) {
+                debug!("notify fifo write failed: {e}");
+            }
+        }
+        if let Some(sc) = self.notify.generic.clone() {
+            let prio = self.fsm.priority().to_string();
+            spawn_script(&sc, &["INSTANCE", &self.name, word, &prio]);
+        }
+    }
+}
+
+/// Opens (creating if needed) `notify_fifo` and `vrrp_notify_fifo`, starting their scripts
+/// with the FIFO path as argument. Read-write and non-blocking, so a missing reader never
+/// blocks us and lines wait in the pipe until one comes.
+fn open_fifos(g: &GlobalDefs) -> Vec<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for f in [&g.notify_fifo, &g.vrrp_notify_fifo] {
+        let Some(path) = f.path.as_deref() else { continue };
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path);
+        let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        if !is_fifo {
+            let Ok(c) = std::ffi::CString::new(path) else { continue };
+            // SAFETY: a valid NUL-terminated path.
+            if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+                warn!("Unable to create notify FIFO {path}: {}", std::io::Error::last_os_error());
+                continue;
+            }
+        }
+        match std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NONBLOCK).open(path) {
+            Ok(file) => out.push(file),
+            Err(e) => {
+                warn!("Unable to open notify FIFO {path}: {e}");
+                continue;
+            }
+        }
+        if let Some(sc) = &f.script {
+            spawn_script(sc, &[path]);
+        }
+    }
+    out
+}
+
+fn vw_ttl() -> u8 {
+    super::wire::ipv4::VRRP_TTL
+}
+
+async fn recv_opt(rx: &mut Option<UnboundedReceiver<(usize, Status)>>) -> Option<(usize, Status)> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next link event; None on a closed or lagging channel (the branch is then skipped once).
+async fn recv_link(rx: &mut Option<broadcast::Receiver<(u32, bool)>>) -> Option<(u32, bool)> {
+    match rx {
+        Some(r) => r.recv().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs a notify script without waiting for it (keepalived runs them asynchronously); a
+/// reaper task collects its exit status.
+fn spawn_script(s: &Script, extra: &[&str]) {
+    if s.disabled {
+        return;
+    }
+    let Some(prog) = s.argv.first() else { return };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(s.argv.iter().skip(1)).args(extra);
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    if let Some(uid) = s.uid {
+        cmd.uid(uid);
+    }
+    if let Some(gid) = s.gid {
+        cmd.gid(gid);
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                let _ = child.wait().await;
+            });
+        }
+        Err(e) => warn!("cannot run notify script {}: {e}", s.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_master_disables_nopreempt_and_delay() {
+        let mut i = test_instance();
+        i.nopreempt = true;
+        i.preempt_delay = Duration::from_secs(2);
+        let g = GlobalDefs::default();
+        let p = params(&i, &g, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(p.nopreempt);
+        assert_eq!(p.preempt_delay, Some(Duration::from_secs(2)));
+        i.state = InitialState::Master;
+        let p = params(&i, &g, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(!p.nopreempt);
+        assert_eq!(p.preempt_delay, None);
+        assert_eq!(p.garp_master_delay, Duration::from_secs(5));
+        assert_eq!(p.garp_master_refresh, None);
+    }
+
+    fn test_instance() -> VrrpInstance {
+        let text = "vrrp_instance VI_1 {\n interface lo\n virtual_router_id 5\n priority 100\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+        let dir = std::env::temp_dir().join(format!("vrrp-rt-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let f = dir.join("k.conf");
+        std::fs::write(&f, text).unwrap();
+        let (cfg, _) = crate::config::load(&f, &crate::config::SourceOptions::default());
+        cfg.vrrp.instances.into_iter().next().unwrap()
+    }
+}

@@ -1,0 +1,739 @@
+//! VRRP interop with keepalived 2.2.7 in network namespaces: our daemon and the real one on one
+//! bridge, in both roles, VRRPv2 (PASS auth, 1 s) and VRRPv3 (0.1 s).
+//!
+//! Each test builds its own lab (tests/netns/lab.sh: a bridge namespace plus one namespace per
+//! node, names unique per test) and tears it down on drop, even when an assertion fails.
+//! Skipped with a "SKIPPED:" line when not root, without `ip netns`, or without
+//! /usr/sbin/keepalived (unless KARD_REQUIRE_ORACLE=1, then that fails).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const ORACLE: &str = "/usr/sbin/keepalived";
+const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
+const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/lab.sh");
+
+fn skip_reason() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root".into());
+    }
+    let ok = Command::new("ip").args(["netns", "list"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if !ok.is_ok_and(|s| s.success()) {
+        return Some("`ip netns` unavailable".into());
+    }
+    if !Path::new(ORACLE).exists() {
+        if std::env::var("KARD_REQUIRE_ORACLE").as_deref() == Ok("1") {
+            panic!("{ORACLE} is absent and KARD_REQUIRE_ORACLE=1");
+        }
+        return Some(format!("{ORACLE} absent"));
+    }
+    None
+}
+
+macro_rules! skip_unless_lab {
+    () => {
+        if let Some(why) = skip_reason() {
+            println!("SKIPPED: vrrp_netns: {why}");
+            return;
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Impl {
+    Ours,
+    Keepalived,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Ours => "ours",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+}
+
+/// Namespaces `{prefix}-br`, `{prefix}-1..n`; removed on drop.
+struct Lab {
+    prefix: String,
+    n: usize,
+    dir: PathBuf,
+    net: u8,
+    /// The VIP is IPv6 (fd00:77:NET::100/64).
+    v6: bool,
+}
+
+impl Lab {
+    fn new(tag: &str, net: u8, n: usize) -> Lab {
+        let prefix = format!("kv{}{tag}", std::process::id() % 100_000);
+        let dir = std::env::temp_dir().join(format!("vrrp-netns-{prefix}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Leftovers of an earlier crashed run with the same name.
+        let _ = Command::new("sh").args([LAB, "down", &prefix, &n.to_string()]).status();
+        let lab = Lab { prefix, n, dir, net, v6: false };
+        let st = Command::new("sh").args([LAB, "up", &lab.prefix, &net.to_string(), &n.to_string()]).status().unwrap();
+        assert!(st.success(), "lab setup failed");
+        lab
+    }
+
+    fn ns(&self, i: usize) -> String {
+        format!("{}-{i}", self.prefix)
+    }
+
+    fn vip(&self) -> String {
+        if self.v6 { format!("fd00:77:{}::100", self.net) } else { format!("10.77.{}.100", self.net) }
+    }
+
+    fn vip_prefix(&self) -> &'static str {
+        if self.v6 { "64" } else { "24" }
+    }
+
+    fn has_vip(&self, i: usize) -> bool {
+        let out = Command::new("ip").args(["-n", &self.ns(i), "-o", "addr", "show", "dev", "eth0"]).output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {}/", self.vip())))
+    }
+
+    /// Kills every process in node `i`'s namespace (a crash of the whole node's daemons).
+    fn kill_all(&self, i: usize) {
+        let out = Command::new("ip").args(["netns", "pids", &self.ns(i)]).output().unwrap();
+        let pids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+        // One kill(1) for all, so keepalived's VRRP child is not told first by its dying parent.
+        let _ = Command::new("kill").arg("-9").args(&pids).status();
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("sh").args([LAB, "down", &self.prefix, &self.n.to_string()]).status();
+        // Configs and logs stay for a failed test, to read.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+struct Conf {
+    version: u8,
+    advert: &'static str,
+    priority: u8,
+    nopreempt: bool,
+    /// unicast_src_ip (own eth0 address) and unicast_peer (the other node of a pair).
+    unicast: bool,
+    /// Extra lines inside the instance block.
+    extra: String,
+    /// Extra top-level blocks (vrrp_script).
+    top: String,
+    /// v2 PASS password.
+    pass: &'static str,
+}
+
+impl Conf {
+    fn new(version: u8, advert: &'static str, priority: u8) -> Conf {
+        Conf {
+            version,
+            advert,
+            priority,
+            nopreempt: false,
+            unicast: false,
+            extra: String::new(),
+            top: String::new(),
+            pass: "s3cret!!",
+        }
+    }
+}
+
+fn config(lab: &Lab, i: usize, c: &Conf) -> String {
+    let auth = if c.version == 2 {
+        format!("    authentication {{\n        auth_type PASS\n        auth_pass {}\n    }}\n", c.pass)
+    } else {
+        String::new()
+    };
+    let mut nopreempt = if c.nopreempt { "    nopreempt\n".to_string() } else { String::new() };
+    if c.unicast {
+        let other = if i == 1 { 2 } else { 1 };
+        nopreempt.push_str(&format!(
+            "    unicast_src_ip 10.77.{n}.{i}\n    unicast_peer {{\n        10.77.{n}.{other}\n    }}\n",
+            n = lab.net
+        ));
+    }
+    nopreempt.push_str(&c.extra);
+    format!(
+        "global_defs {{\n    router_id test\n    vrrp_version {v}\n}}\n{top}\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {p}\n    advert_int {a}\n{nopreempt}{auth}    virtual_ipaddress {{\n        {vip}/{plen}\n    }}\n}}\n",
+        v = c.version,
+        p = c.priority,
+        a = c.advert,
+        vip = lab.vip(),
+        plen = lab.vip_prefix(),
+        top = c.top,
+    )
+}
+
+struct Node {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Node {
+    fn start(lab: &Lab, i: usize, which: Impl, c: &Conf) -> Node {
+        let tag = format!("{i}-{}", which.name());
+        let conf = lab.dir.join(format!("{tag}.conf"));
+        std::fs::write(&conf, config(lab, i, c)).unwrap();
+        let log = lab.dir.join(format!("{tag}.log"));
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let bin = if which == Impl::Ours { OURS } else { ORACLE };
+        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
+        for s in ["main", "vrrp", "check"] {
+            // A killed run leaves them, and keepalived then refuses to start.
+            let _ = std::fs::remove_file(pid(s));
+        }
+        let child = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(i), bin, "-n", "-l", "-P", "-f"])
+            .arg(&conf)
+            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Node { child, log }
+    }
+
+    fn term(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` every 10 ms; the time it took, or None after `limit`.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if cond() {
+            return Some(t0.elapsed());
+        }
+        sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Samples for `d` that exactly node `master` holds the VIP; panics on a dual master.
+fn assert_single_master(lab: &Lab, master: usize, other: usize, d: Duration, what: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        let (m, o) = (lab.has_vip(master), lab.has_vip(other));
+        assert!(!(m && o), "{what}: dual master at {:?}", t0.elapsed());
+        assert!(m && !o, "{what}: node {master} lost the VIP (other has it: {o}) at {:?}", t0.elapsed());
+        sleep(Duration::from_millis(25));
+    }
+}
+
+struct Timings {
+    label: String,
+    converge: Duration,
+    failover_kill: Duration,
+    preempt: Duration,
+    failover_term: Duration,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3}s", d.as_secs_f64())
+}
+
+/// (a)/(b), (c), (d) for one pairing: node 1 runs `hi` at priority 150, node 2 runs `lo` at 100.
+fn pair_scenario(tag: &str, net: u8, version: u8, advert: &'static str, hi: Impl, lo: Impl) -> Timings {
+    pair_scenario_with(tag, net, version, advert, false, hi, lo)
+}
+
+fn pair_scenario_v6(tag: &str, net: u8, hi: Impl, lo: Impl) -> Timings {
+    let mut lab = Lab::new(tag, net, 2);
+    lab.v6 = true;
+    run_pair(lab, 3, "0.1", false, hi, lo)
+}
+
+fn pair_scenario_with(
+    tag: &str,
+    net: u8,
+    version: u8,
+    advert: &'static str,
+    unicast: bool,
+    hi: Impl,
+    lo: Impl,
+) -> Timings {
+    run_pair(Lab::new(tag, net, 2), version, advert, unicast, hi, lo)
+}
+
+fn run_pair(lab: Lab, version: u8, advert: &'static str, unicast: bool, hi: Impl, lo: Impl) -> Timings {
+    let mode = match (unicast, lab.v6) {
+        (true, _) => " unicast",
+        (false, true) => " IPv6",
+        _ => "",
+    };
+    let label = format!("v{version}{mode} adv {advert}s: master={} backup={}", hi.name(), lo.name());
+    let adv = Duration::from_secs_f64(advert.parse().unwrap());
+    // Master_Down of the priority-100 backup and the skew, as keepalived computes them.
+    let skew = if version == 2 { Duration::from_micros(609_375) } else { adv.mul_f64(156.0 / 256.0) };
+    let down = adv * 3 + skew;
+    let margin = if version == 2 { Duration::from_millis(600) } else { Duration::from_millis(350) };
+    let hc = Conf { unicast, ..Conf::new(version, advert, 150) };
+    let lc = Conf { unicast, ..Conf::new(version, advert, 100) };
+    let t0 = Instant::now();
+    let mut n1 = Node::start(&lab, 1, hi, &hc);
+    let n2 = Node::start(&lab, 2, lo, &lc);
+    // (a)/(b): the higher priority ends up master; nobody else holds the VIP.
+    let limit = down * 3 + Duration::from_secs(2);
+    let conv = wait_for(limit, || lab.has_vip(1) && !lab.has_vip(2));
+    let converge = conv.unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    // Let a possible transient double master (both timers racing) settle, then sample.
+    sleep(adv * 2);
+    assert_single_master(&lab, 1, 2, adv * 4, &label);
+    let _ = t0;
+
+    // (c): every process of the master killed: the backup takes over within Master_Down.
+    lab.kill_all(1);
+    let t = Instant::now();
+    let got = wait_for(down + Duration::from_secs(3), || lab.has_vip(2));
+    let failover_kill = got.unwrap_or_else(|| panic!("{label}: backup never took over after kill -9\n{}", n2.log()));
+    assert!(
+        failover_kill <= down + margin,
+        "{label}: failover after kill took {failover_kill:?}, Master_Down {down:?}"
+    );
+    let _ = t;
+    drop(n1);
+
+    // The higher priority returns: it waits a full Master_Down (discarding lower adverts), then
+    // preempts; the old master yields.
+    n1 = Node::start(&lab, 1, hi, &hc);
+    let got = wait_for(down * 2 + Duration::from_secs(3), || lab.has_vip(1) && !lab.has_vip(2));
+    let preempt = got.unwrap_or_else(|| panic!("{label}: no preemption on return\n{}\n{}", n1.log(), n2.log()));
+    sleep(adv);
+    assert_single_master(&lab, 1, 2, adv * 2, &label);
+
+    // (d): SIGTERM on the master: priority-0 advert, the backup takes over after its skew.
+    n1.term();
+    let got = wait_for(down + Duration::from_secs(3), || lab.has_vip(2));
+    let failover_term = got.unwrap_or_else(|| panic!("{label}: no takeover after SIGTERM\n{}", n2.log()));
+    assert!(failover_term <= skew + margin, "{label}: graceful handover took {failover_term:?}, skew {skew:?}");
+    let _ = n1.child.wait();
+    assert!(!lab.has_vip(1), "{label}: the stopped master kept the VIP");
+    // Neither side rejected the other's adverts (ours or keepalived's wording).
+    for (n, log) in [(1, n1.log()), (2, n2.log())] {
+        for bad in ["invalid", "mismatch", "unexpected", "not present", "further ones are counted"] {
+            assert!(!log.contains(bad), "{label}: node {n} rejected adverts ({bad}):\n{log}");
+        }
+    }
+    drop(n2);
+    Timings { label, converge, failover_kill, preempt, failover_term }
+}
+
+fn print_table(title: &str, rows: &[Timings]) {
+    println!("== {title}");
+    println!("{:<48} {:>10} {:>14} {:>10} {:>14}", "pairing", "converge", "kill->backup", "preempt", "TERM->backup");
+    for r in rows {
+        println!(
+            "{:<48} {:>10} {:>14} {:>10} {:>14}",
+            r.label,
+            secs(r.converge),
+            secs(r.failover_kill),
+            secs(r.preempt),
+            secs(r.failover_term)
+        );
+    }
+}
+
+#[test]
+fn v2_pass_1s_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("a", 11, 2, "1", Impl::Ours, Impl::Keepalived),
+        pair_scenario("b", 12, 2, "1", Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("VRRPv2 PASS advert_int 1", &rows);
+}
+
+/// The same scenario with one implementation on both sides, as the reference for the table.
+#[test]
+fn v2_pass_1s_same_impl() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("i", 19, 2, "1", Impl::Keepalived, Impl::Keepalived),
+        pair_scenario("j", 20, 2, "1", Impl::Ours, Impl::Ours),
+    ];
+    print_table("VRRPv2 PASS advert_int 1 (same implementation)", &rows);
+}
+
+#[test]
+fn v3_100ms_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario("c", 13, 3, "0.1", Impl::Ours, Impl::Keepalived),
+        pair_scenario("d", 14, 3, "0.1", Impl::Keepalived, Impl::Ours),
+        pair_scenario("e", 15, 3, "0.1", Impl::Keepalived, Impl::Keepalived),
+        pair_scenario("f", 16, 3, "0.1", Impl::Ours, Impl::Ours),
+    ];
+    print_table("VRRPv3 advert_int 0.1", &rows);
+}
+
+/// (e): both nodes `state BACKUP` + nopreempt: a higher priority that returns does not take
+/// over from the running lower-priority master.
+fn nopreempt_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("nopreempt: running master={} (100), returning={} (150)", lo.name(), hi.name());
+    let lo_node = Node::start(&lab, 2, lo, &Conf { nopreempt: true, ..Conf::new(2, "1", 100) });
+    let got = wait_for(Duration::from_secs(8), || lab.has_vip(2));
+    got.unwrap_or_else(|| panic!("{label}: lone node never became master\n{}", lo_node.log()));
+    let hi_node = Node::start(&lab, 1, hi, &Conf { nopreempt: true, ..Conf::new(2, "1", 150) });
+    // Longer than the Master_Down (3.41 s) after which it would preempt without nopreempt.
+    assert_single_master(&lab, 2, 1, Duration::from_secs(6), &label);
+    drop(hi_node);
+    drop(lo_node);
+    println!("{label}: master kept for 6 s");
+}
+
+#[test]
+fn nopreempt_keeps_master() {
+    skip_unless_lab!();
+    nopreempt_scenario("g", 17, Impl::Ours, Impl::Keepalived);
+    nopreempt_scenario("h", 18, Impl::Keepalived, Impl::Ours);
+}
+
+#[test]
+fn unicast_v3_100ms_and_v2_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario_with("k", 21, 3, "0.1", true, Impl::Ours, Impl::Keepalived),
+        pair_scenario_with("l", 22, 3, "0.1", true, Impl::Keepalived, Impl::Ours),
+        pair_scenario_with("m", 23, 2, "1", true, Impl::Ours, Impl::Keepalived),
+        pair_scenario_with("n", 24, 2, "1", true, Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("unicast (unicast_src_ip / unicast_peer)", &rows);
+}
+
+/// Notify scripts: each implementation alone goes BACKUP -> MASTER -> (SIGTERM) STOP; the
+/// script calls (notify_STATE with its own args, generic notify with
+/// `INSTANCE name STATE prio` appended) must be the same set.
+fn notify_calls(tag: &str, net: u8, which: Impl) -> Vec<String> {
+    let lab = Lab::new(tag, net, 1);
+    let script = lab.dir.join("n.sh");
+    let out = lab.dir.join("calls");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$*\" >> {}\n", out.display())).unwrap();
+    let _ = Command::new("chmod").args(["755", &script.display().to_string()]).status();
+    let s = script.display();
+    let extra = format!(
+        "    notify_master \"{s} master x\"\n    notify_backup \"{s} backup\"\n    notify_stop \"{s} stop\"\n    \
+         notify {s}\n"
+    );
+    let mut n = Node::start(&lab, 1, which, &Conf { extra, ..Conf::new(3, "0.1", 100) });
+    wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
+    sleep(Duration::from_millis(300));
+    n.term();
+    let _ = n.child.wait();
+    let mut calls = Vec::new();
+    wait_for(Duration::from_secs(3), || {
+        calls = std::fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+        calls.len() >= 6
+    });
+    sleep(Duration::from_millis(200));
+    calls = std::fs::read_to_string(&out).unwrap_or_default().lines().map(String::from).collect();
+    calls.sort();
+    calls
+}
+
+#[test]
+fn notify_scripts_match_keepalived() {
+    skip_unless_lab!();
+    let ka = notify_calls("o", 25, Impl::Keepalived);
+    let ours = notify_calls("p", 26, Impl::Ours);
+    println!("keepalived notify calls: {ka:?}");
+    println!("our notify calls:        {ours:?}");
+    assert!(ka.iter().any(|l| l == "INSTANCE VI_1 MASTER 100"), "oracle ran no generic notify: {ka:?}");
+    assert_eq!(ours, ka);
+}
+
+/// track_script: the master (150) tracks a script with weight -60; when it fails the master
+/// advertises 90 and the backup (100) takes over; when it recovers the master preempts back.
+fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("track_script: master={} backup={}", hi.name(), lo.name());
+    let flag = lab.dir.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let chk = lab.dir.join("chk.sh");
+    std::fs::write(&chk, format!("#!/bin/sh\n[ -e {} ]\n", flag.display())).unwrap();
+    let _ = Command::new("chmod").args(["755", &chk.display().to_string()]).status();
+    let top = format!(
+        "vrrp_script chk {{\n    script {}\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
+        chk.display()
+    );
+    let extra = "    track_script {\n        chk\n    }\n".to_string();
+    let n1 = Node::start(&lab, 1, hi, &Conf { top, extra, ..Conf::new(2, "1", 150) });
+    let n2 = Node::start(&lab, 2, lo, &Conf::new(2, "1", 100));
+    wait_for(Duration::from_secs(10), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    std::fs::remove_file(&flag).unwrap();
+    let down = wait_for(Duration::from_secs(8), || lab.has_vip(2) && !lab.has_vip(1))
+        .unwrap_or_else(|| panic!("{label}: no takeover on script failure\n{}\n{}", n1.log(), n2.log()));
+    // Script interval (1 s) + Master_Down of the backup (3.61 s) + margin.
+    assert!(down <= Duration::from_millis(1000 + 3609 + 700), "{label}: takeover after {down:?}");
+    assert!(n1.log().contains("Changing effective priority from 150 to 90"), "{label}:\n{}", n1.log());
+    std::fs::write(&flag, "").unwrap();
+    let up = wait_for(Duration::from_secs(8), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no preemption on recovery\n{}\n{}", n1.log(), n2.log()));
+    (label, down, up)
+}
+
+#[test]
+fn track_script_weight_both_roles() {
+    skip_unless_lab!();
+    let rows =
+        [track_scenario("q", 27, Impl::Ours, Impl::Keepalived), track_scenario("r", 28, Impl::Keepalived, Impl::Ours)];
+    println!("== track_script weight -60 (150 -> 90 vs backup 100)");
+    for (label, down, up) in rows {
+        println!("{label:<48} fail->backup {:>8}  recover->master {:>8}", secs(down), secs(up));
+    }
+}
+
+#[test]
+fn ipv6_v3_100ms_both_roles() {
+    skip_unless_lab!();
+    let rows = vec![
+        pair_scenario_v6("s", 29, Impl::Ours, Impl::Keepalived),
+        pair_scenario_v6("t", 30, Impl::Keepalived, Impl::Ours),
+    ];
+    print_table("VRRPv3 IPv6 advert_int 0.1 (unsolicited NA)", &rows);
+}
+
+/// Captures, from inside namespace `ns`, the arrival times of gratuitous ARPs for `vip`.
+fn sniff_garps(ns: &str, vip: std::net::Ipv4Addr, dur: Duration) -> std::thread::JoinHandle<Vec<Duration>> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::File::open(&path).unwrap();
+        // SAFETY: setns on this thread only, with a valid namespace fd.
+        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns {path}");
+        // SAFETY: plain socket(2); closed below.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(0x0806u16.to_be())) };
+        assert!(fd >= 0);
+        let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
+        // SAFETY: valid option buffer of the size passed.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        let t0 = Instant::now();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while t0.elapsed() < dur {
+            // SAFETY: buffer valid for its length.
+            let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 42 {
+                continue;
+            }
+            // Ethernet (14) + ARP: opcode at 20..22, sender IP at 28..32, target IP at 38..42.
+            let spa = std::net::Ipv4Addr::new(buf[28], buf[29], buf[30], buf[31]);
+            let tpa = std::net::Ipv4Addr::new(buf[38], buf[39], buf[40], buf[41]);
+            if buf[12..14] == [0x08, 0x06] && spa == vip && tpa == vip {
+                seen.push(t0.elapsed());
+            }
+        }
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        seen
+    })
+}
+
+/// GARP pacing on becoming master (defaults: 5 at once, 5 more after garp_master_delay 5 s),
+/// captured on the wire from the other node's namespace, ours next to keepalived's.
+fn garp_times(tag: &str, net: u8, which: Impl) -> Vec<Duration> {
+    let lab = Lab::new(tag, net, 2);
+    let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
+    let sniffer = sniff_garps(&lab.ns(2), vip, Duration::from_millis(7000));
+    sleep(Duration::from_millis(100));
+    let n = Node::start(&lab, 1, which, &Conf::new(3, "0.1", 100));
+    let seen = sniffer.join().unwrap();
+    drop(n);
+    seen
+}
+
+#[test]
+fn garp_bursts_match_keepalived() {
+    skip_unless_lab!();
+    let ka = garp_times("u", 31, Impl::Keepalived);
+    let ours = garp_times("v", 32, Impl::Ours);
+    let show = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
+    println!("== gratuitous ARPs seen by the other node (s after capture start)");
+    println!("keepalived: {} GARPs: {}", ka.len(), show(&ka));
+    println!("ours:       {} GARPs: {}", ours.len(), show(&ours));
+    assert_eq!(ka.len(), 10, "oracle: 5 + 5 expected");
+    assert_eq!(ours.len(), ka.len());
+    let gap = |v: &[Duration]| v[5].saturating_sub(v[0]);
+    assert!(gap(&ours) >= Duration::from_millis(4800) && gap(&ours) <= Duration::from_millis(5300), "{:?}", gap(&ours));
+}
+
+/// The master's interface goes down: it enters FAULT and drops the VIP, the backup takes over
+/// after its Master_Down; the link comes back: BACKUP, then preemption.
+fn link_fault_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration) {
+    let lab = Lab::new(tag, net, 2);
+    let label = format!("link down: master={} backup={}", hi.name(), lo.name());
+    let n1 = Node::start(&lab, 1, hi, &Conf::new(3, "0.1", 150));
+    let n2 = Node::start(&lab, 2, lo, &Conf::new(3, "0.1", 100));
+    wait_for(Duration::from_secs(5), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no convergence\n{}\n{}", n1.log(), n2.log()));
+    let link = |state: &str| {
+        let st = Command::new("ip").args(["-n", &lab.ns(1), "link", "set", "eth0", state]).status().unwrap();
+        assert!(st.success());
+    };
+    link("down");
+    let down = wait_for(Duration::from_secs(3), || lab.has_vip(2) && !lab.has_vip(1))
+        .unwrap_or_else(|| panic!("{label}: no takeover on link down\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_millis(300));
+    assert!(n1.log().contains("Entering FAULT STATE"), "{label}:\n{}", n1.log());
+    link("up");
+    let up = wait_for(Duration::from_secs(5), || lab.has_vip(1) && !lab.has_vip(2))
+        .unwrap_or_else(|| panic!("{label}: no preemption after link up\n{}\n{}", n1.log(), n2.log()));
+    (label, down, up)
+}
+
+#[test]
+fn link_down_fault_both_roles() {
+    skip_unless_lab!();
+    let rows = [
+        link_fault_scenario("w", 33, Impl::Ours, Impl::Keepalived),
+        link_fault_scenario("x", 34, Impl::Keepalived, Impl::Ours),
+    ];
+    println!("== interface down on the master (v3 0.1 s)");
+    for (label, down, up) in rows {
+        println!("{label:<48} down->backup {:>8}  up->master {:>8}", secs(down), secs(up));
+    }
+}
+
+/// Different PASS passwords: each side rejects the other's adverts, so both become master (as
+/// 2.2.7 does). keepalived logs every rejected packet; we log once per (reason, source).
+#[test]
+fn auth_mismatch_rejected_and_logged_once() {
+    skip_unless_lab!();
+    let lab = Lab::new("y", 35, 2);
+    let n1 = Node::start(&lab, 1, Impl::Keepalived, &Conf { pass: "aaaaaaaa", ..Conf::new(2, "1", 150) });
+    let n2 = Node::start(&lab, 2, Impl::Ours, &Conf { pass: "bbbbbbbb", ..Conf::new(2, "1", 100) });
+    wait_for(Duration::from_secs(6), || lab.has_vip(1) && lab.has_vip(2))
+        .unwrap_or_else(|| panic!("expected both masters\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_secs(3));
+    let ka = n1.log().matches("received an invalid passwd!").count();
+    let ours = n2.log().matches("received an invalid passwd!").count();
+    println!("== PASS mismatch: 'received an invalid passwd!' lines: keepalived {ka}, ours {ours}");
+    assert!(ka >= 3, "oracle logs each packet:\n{}", n1.log());
+    assert_eq!(ours, 1, "{}", n2.log());
+}
+
+/// notify_fifo: the lines written (BACKUP, MASTER, STOP) compared with keepalived's.
+fn fifo_lines(tag: &str, net: u8, which: Impl) -> Vec<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = Lab::new(tag, net, 1);
+    let fifo = lab.dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let mut reader =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let top = format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display());
+    let mut n = Node::start(&lab, 1, which, &Conf { top, ..Conf::new(3, "0.1", 100) });
+    wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
+    n.term();
+    let _ = n.child.wait();
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(k) = reader.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    text.lines().map(String::from).collect()
+}
+
+#[test]
+fn notify_fifo_matches_keepalived() {
+    skip_unless_lab!();
+    let ka = fifo_lines("z", 36, Impl::Keepalived);
+    let ours = fifo_lines("A", 37, Impl::Ours);
+    println!("keepalived fifo: {ka:?}");
+    println!("our fifo:        {ours:?}");
+    assert!(ka.iter().any(|l| l == "INSTANCE \"VI_1\" MASTER 100"), "{ka:?}");
+    assert_eq!(ours, ka);
+}
+
+/// Equal priorities: one master, kept (a BACKUP accepts an equal-priority advert whatever the
+/// address; the address only breaks a tie between two masters).
+fn tie_scenario(tag: &str, net: u8, low_addr: Impl, high_addr: Impl) -> Duration {
+    let lab = Lab::new(tag, net, 2);
+    let n1 = Node::start(&lab, 1, low_addr, &Conf::new(3, "0.1", 100));
+    let n2 = Node::start(&lab, 2, high_addr, &Conf::new(3, "0.1", 100));
+    let t = wait_for(Duration::from_secs(5), || lab.has_vip(1) != lab.has_vip(2))
+        .unwrap_or_else(|| panic!("tie: no single master\n{}\n{}", n1.log(), n2.log()));
+    sleep(Duration::from_millis(500));
+    let (m, o) = if lab.has_vip(1) { (1, 2) } else { (2, 1) };
+    assert_single_master(&lab, m, o, Duration::from_secs(1), "equal priority");
+    t
+}
+
+/// Priority 255 + state MASTER: master at once, no Master_Down wait.
+fn owner_start(tag: &str, net: u8, which: Impl) -> Duration {
+    let lab = Lab::new(tag, net, 1);
+    let extra = String::new();
+    let mut c = Conf { extra, ..Conf::new(2, "1", 255) };
+    c.top = String::new();
+    let conf_state_master = |lab: &Lab| config(lab, 1, &c).replace("state BACKUP", "state MASTER");
+    let path = lab.dir.join("owner.conf");
+    std::fs::write(&path, conf_state_master(&lab)).unwrap();
+    let log = lab.dir.join("owner.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let bin = if which == Impl::Ours { OURS } else { ORACLE };
+    let pid = |s: &str| lab.dir.join(format!("owner.{s}.pid")).display().to_string();
+    let t0 = Instant::now();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &lab.ns(1), bin, "-n", "-l", "-P", "-f"])
+        .arg(&path)
+        .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let _node = Node { child, log };
+    let got = wait_for(Duration::from_secs(3), || lab.has_vip(1));
+    got.map(|_| t0.elapsed()).unwrap_or_else(|| panic!("owner never master"))
+}
+
+#[test]
+fn equal_priority_and_owner() {
+    skip_unless_lab!();
+    let a = tie_scenario("B", 38, Impl::Keepalived, Impl::Ours);
+    let b = tie_scenario("C", 39, Impl::Ours, Impl::Keepalived);
+    let ka = owner_start("D", 40, Impl::Keepalived);
+    let ours = owner_start("E", 41, Impl::Ours);
+    println!(
+        "== equal priority 100: single stable master after {} (ours at .2), {} (keepalived at .2)",
+        secs(a),
+        secs(b)
+    );
+    println!("== priority 255 state MASTER, start -> VIP: keepalived {}, ours {}", secs(ka), secs(ours));
+    assert!(ours < Duration::from_millis(1500), "an owner does not wait Master_Down (3 s + skew)");
+}
