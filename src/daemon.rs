@@ -114,7 +114,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
-    let director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
+    let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
         match Director::start(&cfg, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -129,7 +129,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop()).await
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop());
+        crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
         d.stop(stop_mode(cli, &cfg));
