@@ -1,11 +1,18 @@
 //! Generate a large keepalived.conf for benchmarks: `cargo run --release --example genconf --
-//! [VIRTUAL_SERVERS] [REAL_SERVERS_PER_VS] [VRRP_INSTANCES] [INTERFACE] > big.conf`.
+//! [--ipvs-only] [VIRTUAL_SERVERS] [REAL_SERVERS_PER_VS] [VRRP_INSTANCES] [INTERFACE] > big.conf`.
 //! Defaults: 2000 x 10 with TCP_CHECK, 200 VRRP instances on eth0 (~100,000 lines).
+//! `--ipvs-only`: no checkers and no VRRP instances, so every real server is in the IPVS table
+//! from start and nothing but the table is exercised (benches/ipvs-start.sh).
 
 use std::fmt::Write;
 
 /// The config text. Addresses are in 10.0.0.0/8 and never contacted by a config test.
 pub fn generate(vs: usize, rs_per_vs: usize, instances: usize, iface: &str) -> String {
+    generate_with(vs, rs_per_vs, instances, iface, true)
+}
+
+/// As [`generate`], with or without a TCP_CHECK in each real server.
+pub fn generate_with(vs: usize, rs_per_vs: usize, instances: usize, iface: &str, checkers: bool) -> String {
     let mut s = String::with_capacity(vs * rs_per_vs * 80);
     s.push_str("global_defs {\n  router_id BENCH\n}\n");
     for i in 0..instances {
@@ -19,6 +26,7 @@ pub fn generate(vs: usize, rs_per_vs: usize, instances: usize, iface: &str) -> S
             i % 250 + 1
         );
     }
+    let body = if checkers { "    TCP_CHECK {\n      connect_timeout 3\n    }\n" } else { "    weight 1\n" };
     for v in 0..vs {
         let _ = write!(
             s,
@@ -28,12 +36,7 @@ pub fn generate(vs: usize, rs_per_vs: usize, instances: usize, iface: &str) -> S
         );
         for r in 0..rs_per_vs {
             let n = v * rs_per_vs + r;
-            let _ = write!(
-                s,
-                "  real_server 10.3.{}.{} 80 {{\n    TCP_CHECK {{\n      connect_timeout 3\n    }}\n  }}\n",
-                n / 250 % 256,
-                n % 250 + 1
-            );
+            let _ = write!(s, "  real_server 10.3.{}.{} 80 {{\n{body}  }}\n", n / 250 % 256, n % 250 + 1);
         }
         s.push_str("}\n");
     }
@@ -42,8 +45,11 @@ pub fn generate(vs: usize, rs_per_vs: usize, instances: usize, iface: &str) -> S
 
 #[allow(dead_code)]
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let ipvs_only = args.iter().any(|a| a == "--ipvs-only");
+    args.retain(|a| a != "--ipvs-only");
     let num = |i: usize, d: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
-    let iface = args.get(4).cloned().unwrap_or_else(|| "eth0".to_string());
-    print!("{}", generate(num(1, 2000), num(2, 10), num(3, 200), &iface));
+    let iface = args.get(3).cloned().unwrap_or_else(|| "eth0".to_string());
+    let instances = if ipvs_only { 0 } else { num(2, 200) };
+    print!("{}", generate_with(num(0, 2000), num(1, 10), instances, &iface, !ipvs_only));
 }

@@ -91,7 +91,9 @@ pub fn run(cli: &Cli) -> Result<i32> {
         config_id: cli.config_id.clone().unwrap_or_else(config::source::default_config_id),
         all_config: cli.all_config,
     };
+    let t0 = std::time::Instant::now();
     let (cfg, diags) = config::load(&cli.use_file, &opts);
+    log::debug!("Configuration loaded in {} ms", t0.elapsed().as_millis());
     for d in &diags.list {
         match d.severity {
             Severity::Warning => warn!("{d}"),
@@ -112,7 +114,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
-    let director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
+    let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
         match Director::start(&cfg, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -127,7 +129,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop()).await
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop());
+        crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
         d.stop(stop_mode(cli, &cfg));

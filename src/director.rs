@@ -44,6 +44,7 @@ pub struct Director {
 impl Director {
     /// Open IPVS and program the table the config asks for.
     pub fn start(cfg: &Config, opts: &Options) -> Result<Director> {
+        let t0 = std::time::Instant::now();
         let mut ipvs = Ipvs::open().context("IPVS: can't initialize ipvs")?;
         if opts.flush_at_start {
             ipvs.flush().context("lvs_flush")?;
@@ -58,12 +59,13 @@ impl Director {
         let before = d.ipvs.round_trips();
         let failed = d.apply(&ops);
         info!(
-            "IPVS: {} services, {} destinations; {} changes in {} netlink round trips{}",
+            "IPVS: {} services, {} destinations; {} changes in {} netlink round trips{} ({} ms)",
             d.desired.services.len(),
             d.desired.dest_count(),
             ops.len(),
             d.ipvs.round_trips() - before,
-            if failed > 0 { format!(", {failed} failed") } else { String::new() }
+            if failed > 0 { format!(", {failed} failed") } else { String::new() },
+            t0.elapsed().as_millis()
         );
         Ok(d)
     }

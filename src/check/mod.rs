@@ -1,5 +1,14 @@
-//! Health checkers: the per-checker state machine (`state`), and (next) the TCP/HTTP/... probes
-//! that feed it and the real-server aggregation that turns verdicts into IPVS changes.
+//! Health checkers: the per-checker state machine (`state`), the per-virtual-server health
+//! model (`vs`), the engine that schedules probes and feeds the director (`engine`), and the
+//! probes themselves (`tcp`, `http`, `misc`, `smtp`, `udp` for UDP and DNS, `ping`).
 
+pub mod engine;
+pub mod http;
+pub mod md5;
+pub mod misc;
+pub mod ping;
+pub mod smtp;
 pub mod state;
+pub mod tcp;
+pub mod udp;
 pub mod vs;

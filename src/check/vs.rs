@@ -6,7 +6,8 @@
 //!   weight 0 with `inhibit_on_failure` (existing connections drain). Alive again: added back,
 //!   or its weight restored.
 //! * Quorum: the weight sum of alive servers. Gained when sum >= quorum + hysteresis, lost when
-//!   sum < quorum - hysteresis or sum is 0.
+//!   sum < quorum - hysteresis or sum is 0. At start it is up only at the gain threshold
+//!   (sum >= quorum + hysteresis): 2.2.7 logs "Starting with quorum down" otherwise.
 //! * With a sorry server, losing quorum replaces the real servers by the sorry server, and
 //!   gaining it swaps back. `sorry_server_inhibit` keeps the sorry server in the table at
 //!   weight 0 while unused. At start with no live server, the sorry server goes in at once.
@@ -89,7 +90,7 @@ impl VirtualServer {
     pub fn start(&mut self) -> Vec<Change> {
         let mut out = Vec::new();
         let sum = self.alive_weight();
-        self.quorum_up = sum >= self.quorum && sum > 0;
+        self.quorum_up = sum >= self.quorum + self.hysteresis && sum > 0;
         if let Some(s) = self.sorry.clone()
             && (!self.quorum_up || s.inhibit)
         {
@@ -267,6 +268,28 @@ mod tests {
         let servers = vec![RealServer::new(1, false, false)];
         let mut vs = VirtualServer::new(servers, 1, 0, Some(SorryServer { weight: 1, inhibit: false }));
         assert_eq!(vs.start(), [Add(Sorry, 1)]);
+        assert!(!vs.quorum_up());
+    }
+
+    #[test]
+    fn start_needs_quorum_plus_hysteresis() {
+        // Measured on 2.2.7: quorum 2 (reduced from 5), hysteresis 1, one live server of
+        // weight 2: "Starting with quorum down", the sorry server replaces the real server.
+        let servers = vec![RealServer::new(2, false, true)];
+        let mut vs = VirtualServer::new(servers, 2, 1, Some(SorryServer { weight: 1, inhibit: false }));
+        assert_eq!(vs.start(), [Add(Sorry, 1)]);
+        assert!(!vs.quorum_up());
+        // Reaching quorum + hysteresis later gains it as usual.
+        let servers = vec![RealServer::new(2, false, true), RealServer::new(1, false, false)];
+        let mut vs = VirtualServer::new(servers, 2, 1, Some(SorryServer { weight: 1, inhibit: false }));
+        vs.start();
+        assert_eq!(
+            vs.set_alive(1, true),
+            [RsUp(1), QuorumUp { sum: 3 }, Remove(Sorry), Add(Real(0), 2), Add(Real(1), 1)]
+        );
+        // Without a sorry server the real servers go in regardless.
+        let mut vs = VirtualServer::new(vec![RealServer::new(2, false, true)], 2, 1, None);
+        assert_eq!(vs.start(), [Add(Real(0), 2)]);
         assert!(!vs.quorum_up());
     }
 

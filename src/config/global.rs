@@ -341,7 +341,7 @@ fn check_generic(spec: Spec, c: &Node, ctx: &mut Ctx<'_>) -> bool {
             let Some(_) = arg else { return missing(ctx) };
             let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
             for t in c.args() {
-                if !super::tree::parse_uint(&t.text).is_some_and(|v| v < ncpu) {
+                if super::tree::parse_uint(&t.text).is_none_or(|v| v >= ncpu) {
                     ctx.error(
                         &t.pos,
                         format!("{kw}: invalid cpu_id '{}' (this machine has CPUs 0..{})", t.text, ncpu - 1),

@@ -53,11 +53,11 @@ impl Script {
             if i > 0 {
                 s.push(' ');
             }
-            if i == 0 {
-                if let Some(p) = &self.path {
-                    let _ = write!(s, "'{}'", p.display());
-                    continue;
-                }
+            if i == 0
+                && let Some(p) = &self.path
+            {
+                let _ = write!(s, "'{}'", p.display());
+                continue;
             }
             let _ = write!(s, "'{a}'");
         }
@@ -144,14 +144,14 @@ pub fn default_user(g: &GlobalDefs) -> DefaultUser {
 
 /// Check `script_user` itself ("Error setting global script uid/gid").
 pub fn check_global_user(g: &GlobalDefs, ctx: &mut Ctx<'_>) {
-    if let Some((u, grp, pos)) = &g.script_user {
-        if system::user_group_ids(u, grp.as_deref()).is_none() {
-            let who = match grp {
-                Some(grp) => format!("{u}:{grp}"),
-                None => u.clone(),
-            };
-            ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
-        }
+    if let Some((u, grp, pos)) = &g.script_user
+        && system::user_group_ids(u, grp.as_deref()).is_none()
+    {
+        let who = match grp {
+            Some(grp) => format!("{u}:{grp}"),
+            None => u.clone(),
+        };
+        ctx.error(pos, format!("Error setting global script uid/gid: unknown user or group '{who}'"));
     }
 }
 
@@ -238,6 +238,12 @@ pub fn check_file(s: &mut Script, g: &GlobalDefs, kind: Kind, name: &str, ctx: &
         return flags;
     };
     flags.found = true;
+    if !prog.contains('/') {
+        ctx.warn(
+            &pos,
+            format!("script `{prog}` resolved by path search to `{}`. Please specify full path.", path.display()),
+        );
+    }
     if let Some(why) = system::script_insecurity(&path, s.uid.unwrap_or(0)) {
         flags.insecure = true;
         s.insecure = true;

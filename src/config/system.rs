@@ -43,6 +43,34 @@ pub fn if_is_multicast(name: &str) -> bool {
     }
 }
 
+/// A routing table given as a number or a name known to iproute2 (rt_tables).
+pub fn route_table(t: &str) -> Option<u32> {
+    if let Ok(n) = t.parse::<u32>() {
+        return Some(n);
+    }
+    match t {
+        "local" => return Some(255),
+        "main" => return Some(254),
+        "default" => return Some(253),
+        "unspec" => return Some(0),
+        _ => {}
+    }
+    for f in ["/etc/iproute2/rt_tables", "/usr/share/iproute2/rt_tables"] {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        for line in text.lines() {
+            let mut w = line.split_whitespace();
+            if let (Some(n), Some(name)) = (w.next(), w.next())
+                && name == t
+                && !n.starts_with('#')
+                && let Ok(v) = n.parse()
+            {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
 /// (uid, primary gid) of a user name.
 pub fn user_ids(name: &str) -> Option<(u32, u32)> {
     let c = CString::new(name).ok()?;
@@ -131,6 +159,9 @@ mod tests {
         assert!(!if_exists("no-such-if0"));
         assert!(!if_exists("bad\0name"));
         assert!(!if_is_multicast("lo"));
+        assert_eq!(route_table("main"), Some(254));
+        assert_eq!(route_table("42"), Some(42));
+        assert_eq!(route_table("no_such_table_x"), None);
     }
 
     #[test]

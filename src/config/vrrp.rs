@@ -218,13 +218,13 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "linkbeat_interfaces" => {
             blank_check(ctx, n);
             for c in n.children() {
-                if let Some(m) = c.arg_str(1) {
-                    if !matches!(m, "MII" | "ETHTOOL" | "IOCTL") {
-                        ctx.error(
-                            &c.tokens[1].pos,
-                            format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
-                        );
-                    }
+                if let Some(m) = c.arg_str(1)
+                    && !matches!(m, "MII" | "ETHTOOL" | "IOCTL")
+                {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("Unknown linkbeat type {m} for {} (MII|ETHTOOL|IOCTL)", c.keyword()),
+                    );
                 }
                 v.linkbeat_interfaces.push((c.keyword().to_string(), words(c), c.pos().clone()));
             }
@@ -232,6 +232,10 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
         "interface_up_down_delays" => {
             blank_check(ctx, n);
             for c in n.children() {
+                if c.args().is_empty() {
+                    // keepalived accepts a bare interface (no delay).
+                    continue;
+                }
                 let down = c.arg_str(1).and_then(super::tree::parse_timer).filter(|d| *d <= Duration::from_secs(255));
                 let up = match c.arg_str(2) {
                     None => down,
@@ -287,9 +291,9 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                 ) {
                     return Kw::Unknown;
                 }
-                if k == "idle_tx" {
-                    if let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint) {
-                        if !(1000..=4_294_967).contains(&x) {
+                if k == "idle_tx"
+                    && let Some(x) = c.arg_str(1).and_then(super::tree::parse_uint)
+                        && !(1000..=4_294_967).contains(&x) {
                             let msg = format!(
                                 "Configuration error: BFD instance {} idle_tx value {x} is not valid (must be in range [1000-4294967]), ignoring",
                                 name.as_deref().unwrap_or("")
@@ -297,8 +301,6 @@ pub fn parse_root(n: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpConfig) -> Option<Kw>
                             ctx.error(&c.tokens[1].pos, msg);
                             return Kw::Leaf;
                         }
-                    }
-                }
                 b.lines.push((k.to_string(), words(c), c.pos().clone()));
                 Kw::Leaf
             });
@@ -584,7 +586,7 @@ fn parse_sync_group(n: &Node, ctx: &mut Ctx<'_>) -> Option<SyncGroup> {
             "notify" => g.notify.generic = script::parse(c, ctx, UserArgs::Allowed),
             "smtp_alert" => g.smtp_alert = ctx.opt_bool(c, 1),
             "global_tracking" => {
-                ctx.warn(
+                ctx.error(
                     c.pos(),
                     format!(
                         "({name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
@@ -634,22 +636,37 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     // Script users are set at parse time in keepalived: a track script without one is dropped
     // before the instances look it up.
     for s in v.scripts.iter_mut().filter(|s| !s.removed) {
-        if let Some(sc) = &mut s.script {
-            if !script::assign_user(sc, &g, script::Kind::Track, ctx) {
-                if sc.user.is_none() {
-                    ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
-                }
-                s.removed = true;
+        if let Some(sc) = &mut s.script
+            && !script::assign_user(sc, &g, script::Kind::Track, ctx)
+        {
+            if sc.user.is_none() {
+                ctx.error(&s.pos, format!("Unable to set default user for vrrp script {} - removing", s.name));
             }
+            s.removed = true;
         }
     }
+    let dynamic = g.dynamic_interfaces.is_some();
     let mut missing = false;
-    for i in v.instances.iter() {
-        missing |= instance::report_missing_interfaces(i, ctx);
+    for a in &v.static_addresses {
+        if let Some(d) = &a.dev {
+            missing |= addr::check_dev(ctx, &a.pos, d, &format!("static ip address {}", a.addr), dynamic);
+        }
     }
-    let static_devs = v.static_addresses.iter().filter_map(|a| a.dev.as_deref());
-    let static_route_devs = v.static_routes.iter().filter_map(|r| r.dev.as_deref());
-    missing |= static_devs.chain(static_route_devs).any(|d| !super::system::if_exists(d));
+    for r in &v.static_routes {
+        if let Some(d) = &r.dev {
+            missing |= addr::check_dev(ctx, &r.pos, d, "static route", dynamic);
+        }
+    }
+    for gg in &v.garp_groups {
+        for i in &gg.interfaces {
+            missing |= addr::check_dev(ctx, &gg.pos, i, "garp_group", dynamic);
+        }
+    }
+    for i in v.instances.iter() {
+        missing |= instance::report_missing_interfaces(i, dynamic, ctx);
+    }
+    // With dynamic_interfaces keepalived waits for them instead.
+    let missing = missing && !dynamic;
     if missing {
         ctx.error(&Pos::none(), "Non-existent interface specified in configuration");
         v.missing_interface = true;
@@ -749,14 +766,14 @@ fn finish_sync_groups(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
                 ctx.error(pos, format!("Virtual router {m} specified in sync group {gname} doesn't exist - ignoring"));
                 return false;
             }
-            if let Some(other) = owner.get(m) {
-                if *other != gname {
-                    ctx.error(
-                        pos,
-                        format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
-                    );
-                    return false;
-                }
+            if let Some(other) = owner.get(m)
+                && *other != gname
+            {
+                ctx.error(
+                    pos,
+                    format!("Virtual router {m} cannot exist in more than one sync group; ignoring {gname}"),
+                );
+                return false;
             }
             owner.insert(m.clone(), gname.clone());
             true
@@ -849,10 +866,10 @@ pub fn dump(v: &VrrpConfig, out: &mut String) {
             let insecure = s.script.as_ref().is_some_and(|x| x.insecure);
             let _ = writeln!(out, "   Insecure = {}", if insecure { "yes" } else { "no" });
             let _ = writeln!(out, "   Init state = {}", if s.init_fail { "INIT_FAILED" } else { "INIT" });
-            if let Some(sc) = &s.script {
-                if let (Some(u), Some(g)) = (sc.uid, sc.gid) {
-                    let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
-                }
+            if let Some(sc) = &s.script
+                && let (Some(u), Some(g)) = (sc.uid, sc.gid)
+            {
+                let _ = writeln!(out, "   Script uid:gid = {u}:{g}");
             }
         }
     }

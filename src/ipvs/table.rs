@@ -70,9 +70,22 @@ pub fn service(vs: &VirtualServer, id: ServiceId) -> Service {
     s
 }
 
-/// A real server as a destination with the given weight.
-pub fn dest(rs: &RealServer, weight: u32) -> Dest {
-    let mut d = Dest::new(rs.addr, rs.port, forward(rs.forwarding), weight);
+/// The port a server has as a destination of service `key`. Direct-routed and tunnelled
+/// servers cannot change the port, so 2.2.7 gives them the service's own port, and port 0 in a
+/// fwmark service. The config finish already did so for a plain virtual server; a group's
+/// services each have their own port.
+pub fn dest_port(key: ServiceKey, fwd: Forwarding, port: u16) -> u16 {
+    match (fwd, key) {
+        (Forwarding::Nat, _) => port,
+        (_, ServiceKey::Addr { port, .. }) => port,
+        (_, ServiceKey::Fwmark { .. }) => 0,
+    }
+}
+
+/// A real server as a destination of service `key` with the given weight.
+pub fn dest(key: ServiceKey, rs: &RealServer, weight: u32) -> Dest {
+    let port = dest_port(key, rs.forwarding, rs.port);
+    let mut d = Dest::new(rs.addr, port, forward(rs.forwarding), weight);
     d.u_threshold = rs.uthreshold.unwrap_or(0);
     d.l_threshold = rs.lthreshold.unwrap_or(0);
     d
@@ -90,8 +103,8 @@ pub fn health_model(vs: &VirtualServer) -> vs::VirtualServer {
     vs::VirtualServer::new(servers, u64::from(vs.quorum), u64::from(vs.hysteresis), sorry)
 }
 
-fn sorry_dest(vs: &VirtualServer, weight: u32) -> Option<Dest> {
-    vs.sorry_server.as_ref().map(|s| Dest::new(s.addr, s.port, forward(s.forwarding), weight))
+fn sorry_dest(key: ServiceKey, s: &lvs::SorryServer, weight: u32) -> Dest {
+    Dest::new(s.addr, dest_port(key, s.forwarding, s.port), forward(s.forwarding), weight)
 }
 
 /// Apply health-model changes to the desired destinations of every service of `vs`.
@@ -104,14 +117,17 @@ pub fn apply_changes(desired: &mut Desired, keys: &[ServiceKey], vs: &VirtualSer
                 Change::Remove(t) => (t, None),
                 _ => continue,
             };
-            let d = match target {
-                Target::Real(i) => vs.real_servers.get(i).map(|rs| (rs.addr, rs.port, weight.map(|w| dest(rs, w)))),
-                Target::Sorry => {
-                    vs.sorry_server.as_ref().map(|s| (s.addr, s.port, weight.and_then(|w| sorry_dest(vs, w))))
-                }
-            };
-            if let Some((addr, port, d)) = d {
-                svc.dests.insert((addr, port), d);
+            let d =
+                match target {
+                    Target::Real(i) => vs.real_servers.get(i).map(|rs| {
+                        ((rs.addr, dest_port(*key, rs.forwarding, rs.port)), weight.map(|w| dest(*key, rs, w)))
+                    }),
+                    Target::Sorry => vs.sorry_server.as_ref().map(|s| {
+                        ((s.addr, dest_port(*key, s.forwarding, s.port)), weight.map(|w| sorry_dest(*key, s, w)))
+                    }),
+                };
+            if let Some((dk, d)) = d {
+                svc.dests.insert(dk, d);
             }
         }
     }
@@ -126,14 +142,15 @@ pub fn desired_at_start(lvs: &LvsConfig) -> (Desired, Vec<(Vec<ServiceKey>, vs::
         let mut keys = Vec::new();
         for id in lvs.services(v) {
             let s = service(v, id);
-            keys.push(s.key);
+            let key = s.key;
+            keys.push(key);
             let entry = desired.add_service(s);
             // Every named destination is managed: absent until the health model adds it.
             for rs in &v.real_servers {
-                entry.dests.entry((rs.addr, rs.port)).or_insert(None);
+                entry.dests.entry((rs.addr, dest_port(key, rs.forwarding, rs.port))).or_insert(None);
             }
-            if let Some(s) = &v.sorry_server {
-                entry.dests.entry((s.addr, s.port)).or_insert(None);
+            if let Some(ss) = &v.sorry_server {
+                entry.dests.entry((ss.addr, dest_port(key, ss.forwarding, ss.port))).or_insert(None);
             }
         }
         let mut model = health_model(v);
@@ -152,6 +169,13 @@ mod tests {
     fn desired(text: &str) -> Desired {
         let (cfg, diags) = load_str("t.conf", text, &SourceOptions::default());
         assert!(diags.exit_code() == 0, "{:?}", diags.list);
+        desired_at_start(&cfg.lvs).0
+    }
+
+    /// For configs that 2.2.7 runs but reports on (`-t` exit 5).
+    fn desired_with_warnings(text: &str) -> Desired {
+        let (cfg, diags) = load_str("t.conf", text, &SourceOptions::default());
+        assert!(diags.exit_code() == 5, "{:?}", diags.list);
         desired_at_start(&cfg.lvs).0
     }
 
@@ -181,6 +205,38 @@ mod tests {
         let s = d.services.values().next().unwrap();
         let w: Vec<_> = s.dests.values().map(|d| d.map(|d| d.weight)).collect();
         assert_eq!(w, [None, Some(0), Some(1)], "alpha: absent; inhibited: weight 0; unchecked: alive");
+    }
+
+    fn dests_of(d: &Desired, key: ServiceKey) -> Vec<(std::net::IpAddr, u16, u32)> {
+        d.services[&key].dests.values().flatten().map(|d| (d.addr, d.port, d.weight)).collect()
+    }
+
+    #[test]
+    fn group_services_give_routed_servers_their_port() {
+        // Measured on 2.2.7: in each service of a group, a DR/TUN server takes the entry's
+        // port (0 for a fwmark entry); a NAT server keeps its own.
+        let d = desired_with_warnings(
+            "virtual_server_group G {\n 10.14.0.1 8080\n fwmark 7\n}\n\
+             virtual_server group G {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
+             sorry_server 10.0.0.100 53\n sorry_server_inhibit\n\
+             real_server 10.0.0.2 80 {\n }\n real_server 10.0.0.3 80 {\n lvs_method NAT\n }\n}\n",
+        );
+        let tcp = ServiceKey::Addr { protocol: wire::Protocol::Tcp, addr: [10, 14, 0, 1].into(), port: 8080 };
+        let fwm = ServiceKey::Fwmark { family: wire::Family::V4, mark: 7 };
+        let a = |last: u8| std::net::IpAddr::from([10, 0, 0, last]);
+        assert_eq!(dests_of(&d, tcp), [(a(2), 8080, 1), (a(3), 80, 1), (a(100), 8080, 0)]);
+        assert_eq!(dests_of(&d, fwm), [(a(2), 0, 1), (a(3), 80, 1), (a(100), 0, 0)]);
+    }
+
+    #[test]
+    fn quorum_plus_hysteresis_at_start() {
+        // quorum 5 is reduced to the weight sum 2; 2 < 2 + 1: starts with quorum down.
+        let d = desired_with_warnings(
+            "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n quorum 5\n hysteresis 1\n\
+             sorry_server 10.0.0.100 8080\n real_server 10.0.0.2 80 {\n weight 2\n }\n}\n",
+        );
+        let key = ServiceKey::Addr { protocol: wire::Protocol::Tcp, addr: [10, 0, 0, 1].into(), port: 80 };
+        assert_eq!(dests_of(&d, key), [([10, 0, 0, 100].into(), 8080, 1)]);
     }
 
     #[test]

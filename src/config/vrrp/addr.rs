@@ -91,11 +91,19 @@ fn max_prefix(a: &IpAddr) -> u8 {
     if a.is_ipv4() { 32 } else { 128 }
 }
 
-/// Report a missing interface the way keepalived does (a config error: `-t` exits 5).
-pub fn check_dev(ctx: &mut Ctx<'_>, pos: &Pos, dev: &str, what: &str) {
-    if !system::if_exists(dev) {
-        ctx.error(pos, format!("WARNING - interface {dev} for {what} doesn't exist (Non-existent interface)"));
+/// Report a missing interface the way keepalived does; true when missing. Without
+/// `dynamic_interfaces` this is a config error and stops the checks (the caller's business).
+pub fn check_dev(ctx: &mut Ctx<'_>, pos: &Pos, dev: &str, what: &str, dynamic: bool) -> bool {
+    if system::if_exists(dev) {
+        return false;
     }
+    let msg = format!("WARNING - interface {dev} for {what} doesn't exist");
+    if dynamic {
+        ctx.warn(pos, msg)
+    } else {
+        ctx.error(pos, msg)
+    }
+    true
 }
 
 /// One `virtual_ipaddress`-style line. None when the address itself is unusable.
@@ -182,10 +190,7 @@ pub fn parse_ip_address(n: &Node, ctx: &mut Ctx<'_>) -> Option<IpAddress> {
                     return None;
                 }
             }
-            "dev" => {
-                check_dev(ctx, &t.pos, a, &format!("ip address {}", first.text));
-                ip.dev = Some(a.to_string());
-            }
+            "dev" => ip.dev = Some(a.to_string()),
             "scope" if addr.is_ipv6() && a != "global" => {
                 ctx.error(&t.pos, format!("Cannot specify scope for IPv6 addresses ({}) - ignoring scope", first.text))
             }
@@ -304,20 +309,17 @@ const ROUTE_OPTS_1: &[&str] = &[
     "cwnd",
     "ssthresh",
     "realms",
-    "realm",
     "rto_min",
     "initcwnd",
     "initrwnd",
     "features",
     "quickack",
     "congctl",
-    "pref",
     "fastopen_no_cookie",
     "tos",
     "dsfield",
     "ttl-propagate",
     "from",
-    "nexthop",
     "encap",
     "weight",
 ];
@@ -341,11 +343,11 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         inet6: false,
     };
     let mut i = 0;
-    if let Some(t) = n.tokens.first() {
-        if ROUTE_TYPES.contains(&t.text.as_str()) {
-            r.kind = Some(t.text.to_string());
-            i = 1;
-        }
+    if let Some(t) = n.tokens.first()
+        && ROUTE_TYPES.contains(&t.text.as_str())
+    {
+        r.kind = Some(t.text.to_string());
+        i = 1;
     }
     if n.tokens.get(i).map(|t| t.text.as_str()) == Some("inet6") {
         r.inet6 = true;
@@ -373,6 +375,22 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
             }
             i += 1;
             continue;
+        }
+        if w == "nexthop" {
+            // `nexthop via .. dev .. [weight N] ...`: the rest of the line.
+            break;
+        }
+        if w == "pref" {
+            let v6 = r.dst.is_some_and(|(a, _)| a.is_ipv6()) || r.inet6;
+            if !v6 {
+                ctx.error(&t.pos, "pref is only valid for IPv6 - ignoring route");
+                return None;
+            }
+            i += 2;
+            continue;
+        }
+        if w == "mtu" && n.tokens.get(i + 1).is_some_and(|a| a.text == "lock") {
+            i += 1;
         }
         let known = matches!(
             w,
@@ -402,11 +420,14 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
                     }
                 }
             }
-            "dev" | "oif" => {
-                check_dev(ctx, &a.pos, v, "VROUTE nexthop");
-                r.dev = Some(v.to_string());
+            "dev" | "oif" => r.dev = Some(v.to_string()),
+            "table" => {
+                if system::route_table(v).is_none() {
+                    ctx.error(&a.pos, format!("Routing table {v} not found for route - ignoring route"));
+                    return None;
+                }
+                r.table = Some(v.to_string());
             }
-            "table" => r.table = Some(v.to_string()),
             "metric" | "priority" | "preference" => match super::super::tree::parse_uint(v) {
                 Some(m) if m <= u64::from(u32::MAX) => r.metric = Some(m as u32),
                 _ => {
@@ -462,6 +483,7 @@ pub struct Rule {
     pub fwmark: Option<String>,
     pub priority: Option<u32>,
     pub action: Option<String>,
+    pub proto: Option<String>,
     pub not: bool,
     pub no_track: bool,
     pub inet6: bool,
@@ -487,6 +509,9 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
         words: n.tokens.iter().map(|t| t.text.to_string()).collect(),
         ..Default::default()
     };
+    // At most one action: table/lookup, goto, nop, blackhole, prohibit, unreachable, l3mdev.
+    let mut actions = 0;
+    let mut l3mdev = false;
     let mut i = 0;
     while let Some(t) = n.tokens.get(i) {
         let w = t.text.as_str();
@@ -494,22 +519,19 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
             "not" => r.not = true,
             "no_track" => r.no_track = true,
             "inet6" => r.inet6 = true,
-            "l3mdev" => {}
-            "unicast" | "blackhole" | "unreachable" | "prohibit" | "nop" => r.action = Some(w.to_string()),
+            "l3mdev" => {
+                l3mdev = true;
+                actions += 1;
+            }
+            "unicast" => {}
+            "blackhole" | "unreachable" | "prohibit" | "nop" => {
+                r.action = Some(w.to_string());
+                actions += 1;
+            }
             _ => {
                 let known = matches!(
                     w,
-                    "from"
-                        | "to"
-                        | "table"
-                        | "lookup"
-                        | "iif"
-                        | "dev"
-                        | "oif"
-                        | "fwmark"
-                        | "priority"
-                        | "preference"
-                        | "pref"
+                    "from" | "to" | "table" | "lookup" | "iif" | "dev" | "oif" | "fwmark" | "priority" | "preference"
                 ) || RULE_OPTS_1.contains(&w);
                 if !known {
                     ctx.error(&t.pos, format!("Unknown rule option '{w}' - ignoring rule"));
@@ -520,6 +542,9 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
                     return None;
                 };
                 let v = a.text.as_str();
+                let bad = |ctx: &mut Ctx<'_>, what: &str| {
+                    ctx.error(&a.pos, format!("Invalid rule {w} {v} specified ({what}) - ignoring rule"));
+                };
                 match w {
                     "from" | "to" => {
                         let p = if v == "all" {
@@ -528,7 +553,7 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
                             match parse_prefix(v) {
                                 Ok((x, l)) => Some((x, l.unwrap_or_else(|| max_prefix(&x)))),
                                 Err(e) => {
-                                    ctx.error(&a.pos, format!("Invalid rule {w} address {v}: {e} - ignoring rule"));
+                                    bad(ctx, &e);
                                     return None;
                                 }
                             }
@@ -539,11 +564,43 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
                             r.to = p;
                         }
                     }
-                    "table" | "lookup" => r.table = Some(v.to_string()),
+                    "table" | "lookup" => {
+                        actions += 1;
+                        if system::route_table(v).is_none() {
+                            ctx.error(&a.pos, format!("Routing table {v} not found for rule - ignoring rule"));
+                            return None;
+                        }
+                        r.table = Some(v.to_string());
+                    }
+                    "goto" => actions += 1,
                     "iif" | "dev" => r.iif = Some(v.to_string()),
                     "oif" => r.oif = Some(v.to_string()),
-                    "fwmark" => r.fwmark = Some(v.to_string()),
-                    "priority" | "preference" | "pref" => match super::super::tree::parse_uint(v) {
+                    "fwmark" => {
+                        let num = |x: &str| match x.strip_prefix("0x") {
+                            Some(h) => u32::from_str_radix(h, 16).is_ok(),
+                            None => x.parse::<u32>().is_ok(),
+                        };
+                        let ok = match v.split_once('/') {
+                            Some((m, k)) => num(m) && num(k),
+                            None => num(v),
+                        };
+                        if !ok {
+                            bad(ctx, "number[/mask]");
+                            return None;
+                        }
+                        r.fwmark = Some(v.to_string());
+                    }
+                    "sport" | "dport" => {
+                        let ok = v
+                            .split_once('-')
+                            .is_some_and(|(x, y)| x.parse::<u16>().is_ok() && y.parse::<u16>().is_ok());
+                        if !ok {
+                            ctx.error(&a.pos, format!("invalid {w} range {v} (use LOW-HIGH) - ignoring rule"));
+                            return None;
+                        }
+                    }
+                    "protocol" => r.proto = Some(v.to_string()),
+                    "priority" | "preference" => match super::super::tree::parse_uint(v) {
                         Some(p) if p <= u64::from(u32::MAX) => r.priority = Some(p as u32),
                         _ => {
                             ctx.error(&a.pos, format!("Invalid rule priority '{v}' - ignoring rule"));
@@ -556,6 +613,18 @@ pub fn parse_rule(n: &Node, ctx: &mut Ctx<'_>) -> Option<Rule> {
             }
         }
         i += 1;
+    }
+    if actions > 1 {
+        let msg = if l3mdev {
+            "Cannot specify l3mdev with other action"
+        } else {
+            "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule"
+        };
+        ctx.error(n.pos(), msg);
+    }
+    if !r.no_track && r.proto.as_deref().is_some_and(|p| p != "keepalived" && p != "18") {
+        ctx.error(n.pos(), "Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol");
+        r.proto = None;
     }
     if r.priority.is_none() {
         ctx.error(n.pos(), "Rule has no preference specified - setting to 16384. This is probably not what you want.");
@@ -610,7 +679,6 @@ mod tests {
             ("10.1.1.300", "invalid IP", false),
             ("10.1.1.x/24", "invalid IP", false),
             ("10.1.1.2/33", "Invalid address prefix len 33", true),
-            ("10.1.1.2 dev no-such-if0", "doesn't exist", true),
             ("10.1.1.2 scope foo", "Invalid scope", true),
             ("10.1.1.2 bogus", "Unknown configuration entry 'bogus'", true),
             ("10.1.1.2 dev", "requires a value", true),
@@ -657,9 +725,11 @@ mod tests {
             ("10.0.0.0/8 via x", "Invalid value"),
             ("10.0.0.0/40", "Invalid route destination"),
             ("10.0.0.0/8 metric x", "Invalid value"),
-            ("10.0.0.0/8 dev no-such-if0", "doesn't exist"),
             ("blackhole", "no destination"),
             ("10.0.0.0/8 proto static", "Unknown route option 'proto'"),
+            ("10.0.0.0/8 dev lo realm 5", "Unknown route option 'realm'"),
+            ("10.0.0.0/8 dev lo pref high", "pref is only valid for IPv6"),
+            ("10.0.0.0/8 dev lo table no_such_table_x", "Routing table no_such_table_x not found"),
             ("10.0.0.0/8 dev lo protocol static", "RTPROT_KEEPALIVED"),
             ("10.0.0.0/8 via 10.0.0.1", "cannot track route 10.0.0.0/8 with no interface"),
         ] {
@@ -687,6 +757,13 @@ mod tests {
             ("bogus 1", "Unknown rule option"),
             ("from", "missing its value"),
             ("priority x", "Invalid rule priority"),
+            ("pref 5", "Unknown rule option 'pref'"),
+            ("priority 5 fwmark x", "Invalid rule fwmark x"),
+            ("priority 5 table 1 goto 5", "more than one of"),
+            ("priority 5 table 1 l3mdev", "l3mdev with other action"),
+            ("priority 5 sport 80", "invalid sport range"),
+            ("priority 5 protocol 5", "RTPROT_KEEPALIVED"),
+            ("priority 5 table no_such_table_x", "Routing table no_such_table_x not found"),
             ("to 10.0.0.0/8 table 1", "Rule has no preference specified"),
         ] {
             let (n, mut d) = node(t);

@@ -240,39 +240,36 @@ pub fn parse_track_list(n: &Node, ctx: &mut Ctx<'_>, inst: &str, what: &str) -> 
         let name = c.keyword().to_string();
         let mut t = TrackRef { name: name.clone(), weight: None, reverse: false, pos: c.pos().clone() };
         let mut ok = true;
-        let mut i = 1;
-        while let Some(w) = c.arg_str(i) {
-            match w {
-                "weight" => {
-                    let Some(v) = c.arg_str(i + 1) else {
-                        ctx.error(c.pos(), format!("({inst}) {what} {name}: weight requires a value"));
-                        ok = false;
-                        break;
-                    };
+        // Only `weight W [reverse]` may follow the name.
+        match c.arg_str(1) {
+            None => {}
+            Some("weight") => match c.arg_str(2) {
+                None => {
+                    ctx.error(c.pos(), format!("({inst}) {what} {name}: weight requires a value"));
+                    ok = false;
+                }
+                Some(v) => {
                     match v.parse::<i32>() {
                         Ok(x) if (-253..=253).contains(&x) => t.weight = Some(x),
                         _ => {
                             ctx.error(
-                                &c.tokens[i + 1].pos,
+                                &c.tokens[2].pos,
                                 format!("({inst}) {what} {name}: weight {v} must be between [-253..253] inclusive, ignoring..."),
                             );
                             ok = false;
                         }
                     }
-                    i += 2;
+                    match c.arg(3) {
+                        None => {}
+                        Some(r) if r.text == "reverse" => t.reverse = true,
+                        Some(r) => ctx.error(
+                            &r.pos,
+                            format!("({inst}) unknown {what} {name} weight option {} - ignoring", r.text),
+                        ),
+                    }
                 }
-                "reverse" => {
-                    t.reverse = true;
-                    i += 1;
-                }
-                "no_reverse" | "noreverse" => {
-                    i += 1;
-                }
-                o => {
-                    ctx.error(&c.tokens[i].pos, format!("({inst}) {what} {name}: unknown option '{o}'"));
-                    i += 1;
-                }
-            }
+            },
+            Some(o) => ctx.error(&c.tokens[1].pos, format!("({inst}) unknown {what} {name} option {o} - ignoring")),
         }
         if ok {
             out.push(t);
@@ -377,13 +374,13 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
         }
         "use_vmac" => {
             let name = c.arg_str(1).map(str::to_string);
-            if let Some(n) = &name {
-                if n.len() > 15 || n.contains(|ch: char| ch == '/' || ch.is_whitespace()) {
-                    ctx.error(
-                        &c.tokens[1].pos,
-                        format!("VMAC interface name '{n}' too long or invalid characters - ignoring"),
-                    );
-                }
+            if let Some(n) = &name
+                && (n.len() > 15 || n.contains(|ch: char| ch == '/' || ch.is_whitespace()))
+            {
+                ctx.error(
+                    &c.tokens[1].pos,
+                    format!("VMAC interface name '{n}' too long or invalid characters - ignoring"),
+                );
             }
             v.use_vmac = Some(Vmac { name, mac: c.arg_str(2).map(str::to_string) })
         }
@@ -469,7 +466,15 @@ fn parse_kw(c: &Node, ctx: &mut Ctx<'_>, v: &mut VrrpInstance, iname: &str) -> K
         }
         "version" => {
             if let Some(x) = ctx.uint(c, 1, 2, 3) {
-                v.version = Some(x as u8);
+                // IPv6 VIPs already read mean version 3.
+                if x == 2 && v.ipv6 == Some(true) {
+                    ctx.error(
+                        &c.tokens[1].pos,
+                        format!("({iname}) vrrp_version 2 conflicts with IPv6 addresses (VRRPv3 only); ignoring."),
+                    );
+                } else {
+                    v.version = Some(x as u8);
+                }
             }
         }
         "check_unicast_src" => {
@@ -690,13 +695,16 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
         v.removed = true;
         return;
     }
+    if v.vrf.is_some() && v.interface.is_some() {
+        ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
+    }
     // Interface (existence was checked by the caller, before completion).
-    if let Some(i) = v.interface.clone() {
-        if system::if_is_loopback(&i) {
-            let ipos = v.interface_pos.clone().unwrap_or_else(|| pos.clone());
-            ctx.error(&ipos, format!("({name}) cannot use a loopback interface ({i}) for vrrp - ignoring"));
-            v.interface = None;
-        }
+    if let Some(i) = v.interface.clone()
+        && system::if_is_loopback(&i)
+    {
+        let ipos = v.interface_pos.clone().unwrap_or_else(|| pos.clone());
+        ctx.error(&ipos, format!("({name}) cannot use a loopback interface ({i}) for vrrp - ignoring"));
+        v.interface = None;
     }
     if v.interface.is_none() {
         ctx.error(&pos, format!("({name}) Unknown interface! (set 'interface')"));
@@ -716,13 +724,14 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
             ctx.error(&pos, format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"));
             v.unicast_ttl = None;
         }
-        if let Some(i) = &v.interface {
-            if system::if_exists(i) && !system::if_is_multicast(i) {
-                ctx.error(
-                    &pos,
-                    format!("({name}) interface {i} does not support multicast, specify unicast peers - disabling"),
-                );
-            }
+        if let Some(i) = &v.interface
+            && system::if_exists(i)
+            && !system::if_is_multicast(i)
+        {
+            ctx.error(
+                &pos,
+                format!("({name}) interface {i} does not support multicast, specify unicast peers - disabling"),
+            );
         }
     }
     // Priority and initial state.
@@ -801,7 +810,7 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
                 ),
             );
             v.advert_int = Duration::from_millis(40_950);
-        } else if us % 10_000 != 0 {
+        } else if !us.is_multiple_of(10_000) {
             ctx.error(
                 &apos,
                 format!(
@@ -832,8 +841,9 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
             );
         }
     }
-    if v.vrf.is_some() && v.interface.is_some() {
-        ctx.error(&pos, format!("({name}) Cannot specify VRF interface and interface - ignoring"));
+
+    if strict {
+        strict_checks(v, version, ctx);
     }
     // Defaults from globals.
     let gp = &g.garp;
@@ -862,33 +872,84 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
     let own = v.interface.clone();
     v.track_interfaces.retain(|t| {
         if own.as_deref() == Some(t.name.as_str()) {
-            ctx.warn(&t.pos, format!("({name}) Ignoring track_interface {} since own interface", t.name));
+            ctx.error(&t.pos, format!("({name}) Ignoring track_interface {} since own interface", t.name));
             return false;
         }
         true
     });
 }
 
-/// Report the instance's missing interfaces (its own and tracked ones) and say whether any
-/// interface it names, VIP and route devices included, is missing.
-pub fn report_missing_interfaces(v: &VrrpInstance, ctx: &mut Ctx<'_>) -> bool {
+/// vrrp_strict / strict_mode: settings RFC 3768/5798 forbid are reset with a config error.
+fn strict_checks(v: &mut VrrpInstance, version: u8, ctx: &mut Ctx<'_>) {
+    let name = v.name.clone();
+    let pos = v.pos.clone();
+    let mut err = |m: &str| ctx.error(&pos, format!("({name}) {m}"));
+    if v.vips.first().is_some_and(|a| match a.addr {
+        IpAddr::V6(x) => (x.segments()[0] & 0xffc0) != 0xfe80,
+        IpAddr::V4(_) => false,
+    }) {
+        err("the first IPv6 VIP address must be link local");
+    }
+    if v.garp.lower_prio_delay.is_some_and(|d| !d.is_zero()) {
+        err("Strict mode requires no repeat garp delay. resetting");
+        v.garp.lower_prio_delay = Some(Duration::ZERO);
+    }
+    if v.garp.lower_prio_repeat.is_some_and(|r| r != 0) {
+        err("Strict mode requires no repeat garps. resetting");
+        v.garp.lower_prio_repeat = Some(0);
+    }
+    if v.down_timer_adverts.is_some_and(|d| d != 3) {
+        err("down_timer_adverts is incompatible with strict mode - resetting");
+        v.down_timer_adverts = Some(3);
+    }
+    if v.higher_prio_send_advert == Some(true) {
+        err("strict mode requires higher_prio_send_advert to be clear. resetting");
+        v.higher_prio_send_advert = Some(false);
+    }
+    if v.lower_prio_no_advert == Some(false) {
+        err("Strict mode requires no lower priority advert. resetting");
+        v.lower_prio_no_advert = Some(true);
+    }
+    if version == 2 && v.accept == Some(true) {
+        err("warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting");
+        v.accept = Some(false);
+    }
+    if !v.preempt_delay.is_zero() {
+        err("preempt_delay is incompatible with strict mode - resetting");
+        v.preempt_delay = Duration::ZERO;
+    }
+}
+
+/// Report the instance's missing interfaces (its own, tracked ones, VIP and route devices) and
+/// say whether any is missing.
+pub fn report_missing_interfaces(v: &VrrpInstance, dynamic: bool, ctx: &mut Ctx<'_>) -> bool {
     let mut missing = false;
     if let Some(i) = &v.interface {
-        if !system::if_exists(i) {
-            let ipos = v.interface_pos.clone().unwrap_or_else(|| v.pos.clone());
-            ctx.error(&ipos, format!("WARNING - interface {i} for vrrp_instance {} doesn't exist", v.name));
-            missing = true;
-        }
+        let ipos = v.interface_pos.clone().unwrap_or_else(|| v.pos.clone());
+        missing |= addr::check_dev(ctx, &ipos, i, &format!("vrrp_instance {}", v.name), dynamic);
     }
     for t in &v.track_interfaces {
         if !system::if_exists(&t.name) {
-            ctx.error(&t.pos, format!("({}) tracked interface {} doesn't exist", v.name, t.name));
+            let msg = format!("({}) tracked interface {} doesn't exist", v.name, t.name);
+            if dynamic {
+                ctx.warn(&t.pos, msg)
+            } else {
+                ctx.error(&t.pos, msg)
+            }
             missing = true;
         }
     }
-    let devs = v.vips.iter().chain(&v.evips).filter_map(|a| a.dev.as_deref());
-    let route_devs = v.vroutes.iter().filter_map(|r| r.dev.as_deref());
-    missing | devs.chain(route_devs).any(|d| !system::if_exists(d))
+    for a in v.vips.iter().chain(&v.evips) {
+        if let Some(d) = &a.dev {
+            missing |= addr::check_dev(ctx, &a.pos, d, &format!("ip address {}", a.addr), dynamic);
+        }
+    }
+    for r in &v.vroutes {
+        if let Some(d) = &r.dev {
+            missing |= addr::check_dev(ctx, &r.pos, d, "VROUTE nexthop", dynamic);
+        }
+    }
+    missing
 }
 
 fn dur(d: Duration) -> String {

@@ -90,6 +90,12 @@ fn clean_config_exits_0() {
          priority 100\n virtual_ipaddress {{\n  192.168.112.10\n }}\n}}\n"
     ));
     assert_eq!(rc, 0, "{m:?}");
+    let (_, m, rc) = load(&format!(
+        "vrrp_instance VI_1 {{\n interface {ifname}\n virtual_router_id 51\n virtual_ipaddress {{\n  10.1.1.1\n }}\n \
+         track_interface {{\n  {ifname}\n }}\n}}\n"
+    ));
+    assert_eq!(rc, 5);
+    assert!(has(&m, "since own interface"), "{m:?}");
 }
 
 #[test]
@@ -134,11 +140,26 @@ fn instance_errors() {
         ("track_process {\n nosuch\n }", "track process nosuch not found"),
         ("track_script {\n x weight 300\n }", "weight 300 must be between [-253..253]"),
         ("track_script {\n x weight\n }", "weight requires a value"),
-        ("track_script {\n x bogus\n }", "unknown option 'bogus'"),
+        ("track_script {\n x bogus\n }", "unknown track script x option bogus"),
+        ("track_script {\n x weight 1 no_reverse\n }", "weight option no_reverse"),
         ("old_unicast_checksum 1", "Unknown old_unicast_chksum mode 1"),
         ("lvs_sync_daemon_interface eth0", "lvs_sync_daemon_interface against a vrrp is deprecated"),
         ("bogus", "Unknown keyword 'bogus'"),
         ("virtual_ipaddress {\n fe80::1\n }", "address family must match VRRP instance [fe80::1]"),
+        ("debug 5", "Debug value '5' not valid"),
+        ("garp_extra_if", "garp_extra_if specified without time"),
+        ("garp_extra_if all x", "garp_extra_if 'x' invalid"),
+        ("garp_master_repeat 0", "garp_master_repeat must be greater than 0"),
+        ("vrf x", "Cannot specify VRF interface and interface"),
+        ("use_vmac /x/y", "too long or invalid characters"),
+        ("native_ipv6", "Cannot specify native_ipv6 with IPv4 addresses"),
+        ("vmac_xmit_base", "vmac_xmit_base is only valid with a vmac"),
+        ("use_ipvlan", "IPv4 ipvlan requires a source ip address"),
+        ("kernel_rx_buf_size", "invalid kernel_rx_buf_size"),
+        ("linkbeat_use_polling", "'linkbeat_use_polling' in vrrp instance deprecated"),
+        ("vmac_garp_intvl 1", "vmac_garp_intvl\" is deprecated"),
+        ("check_unicast_src", "unicast keyword has been specified without any unicast peers"),
+        ("old_unicast_checksum", "unicast keyword has been specified without any unicast peers"),
     ] {
         let (_, m, rc) = inst(body, "");
         assert_eq!(rc, 5, "{body}: {m:?}");
@@ -163,6 +184,20 @@ fn completion_errors() {
     assert!(!has(&m, "Strict"));
     let (_, m, _) = inst("authentication {\n auth_type PASS\n auth_pass x\n }", "global_defs {\n vrrp_strict\n}\n");
     assert!(has(&m, "Strict mode does not support authentication"));
+    for (body, want) in [
+        ("garp_lower_prio_delay 1", "no repeat garp delay"),
+        ("garp_lower_prio_repeat 1", "no repeat garps"),
+        ("down_timer_adverts 1", "down_timer_adverts is incompatible with strict mode"),
+        ("higher_prio_send_advert", "higher_prio_send_advert to be clear"),
+        ("lower_prio_no_advert off", "no lower priority advert"),
+        ("accept", "accept mode for VRRP version 2"),
+        ("preempt_delay 1", "preempt_delay is incompatible with strict mode"),
+    ] {
+        let (_, m, _) = inst(body, "global_defs {\n vrrp_strict\n}\n");
+        assert!(has(&m, want), "{body}: {m:?}");
+        let (_, m, _) = inst(body, "");
+        assert!(!has(&m, want), "{body}: {m:?}");
+    }
     let (_, m, _) = inst("state MASTER\n priority 100", "global_defs {\n vrrp_strict\n}\n");
     assert!(has(&m, "State MASTER must match being address owner"));
     let (_, m, _) = load("vrrp_instance V {\n interface lo\n virtual_router_id 1\n}\nvrrp_instance V {\n}\n");
@@ -180,6 +215,14 @@ fn rounding_and_v6() {
     );
     assert_eq!(c.vrrp.instances[0].version(), 3, "{m:?}");
     assert_eq!(c.vrrp.instances[0].ipv6, Some(true));
+    let (_, m, _) = load(
+        "vrrp_instance V {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n 2001:db8::1/64\n }\n version 2\n}\n",
+    );
+    assert!(has(&m, "vrrp_version 2 conflicts"), "{m:?}");
+    let (_, m, _) = load(
+        "vrrp_instance V {\n interface lo\n virtual_router_id 1\n strict_mode\n virtual_ipaddress {\n 2001:db8::1/64\n }\n}\n",
+    );
+    assert!(has(&m, "first IPv6 VIP address must be link local"), "{m:?}");
 }
 
 #[test]
@@ -199,6 +242,19 @@ fn missing_interface_stops_checks() {
     }
     let (_, m, _) = load("static_ipaddress {\n 10.9.9.9/32 dev no-such-if0\n}\n");
     assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = load("garp_group {\n garp_interval 1\n interface no-such-if0\n}\n");
+    assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = load("static_routes {\n 10.9.0.0/16 dev no-such-if0\n}\n");
+    assert!(has(&m, "Non-existent interface specified"), "{m:?}");
+    let (_, m, _) = inst("virtual_routes {\n 10.9.0.0/16 dev no-such-if0\n }", "");
+    assert!(has(&m, "interface no-such-if0 for VROUTE nexthop doesn't exist"), "{m:?}");
+    // dynamic_interfaces: keepalived waits for the interface instead.
+    let (c, m, _) = load(
+        "global_defs {\n dynamic_interfaces\n}\nvrrp_instance V {\n interface no-such-if0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n 10.1.1.1 dev no-such-if1\n }\n}\n",
+    );
+    assert!(!has(&m, "Non-existent interface specified"), "{m:?}");
+    assert!(!c.vrrp.missing_interface);
 }
 
 #[test]
@@ -241,6 +297,15 @@ fn vrrp_script_and_trackers() {
         ("vrrp_track_process p {\n process x\n param_match x\n}", "Invalid param_match type x"),
         ("track_file f {\n weight 1\n}", "No file set for track_file f - ignoring"),
         ("track_file f {\n file /x\n init_file x\n}", "invalid init_file value"),
+        ("track_file f {\n file /x\n init_file 255\n}", "outside sensible range [-254, 254]"),
+        ("track_file f {\n file /x\n file /y\n}", "File already set for track file f"),
+        ("track_file f {\n file /x\n weight\n}", "No weight specified for track file f"),
+        ("track_file f {\n file /x\n weight 1 x\n}", "unknown weight option x"),
+        ("vrrp_track_process p {\n process a\n process b\n}", "Process already set for track process p"),
+        ("vrrp_track_process p {\n process a\n weight\n}", "No weight specified for track process p"),
+        ("vrrp_track_process p {\n process a\n fork_delay 0\n}", "outside range"),
+        ("vrrp_script chk {\n script /bin/true\n interval 0\n}", "interval must be greater than 0"),
+        ("vrrp_script chk {\n script /bin/true\n timeout 1.5\n}", "not a valid number"),
         ("garp_group {\n interface lo\n}", "garp group 0 does not have any delay set"),
         ("bfd_instance b {\n}", "BFD instance b has no neighbor address set"),
         ("bfd_instance b {\n neighbor_ip 10.0.0.9\n idle_tx 100\n}", "idle_tx value 100 is not valid"),

@@ -1,0 +1,486 @@
+//! The checker engine: runs every checker on its own schedule and turns checker verdicts into
+//! real-server health for the director.
+//!
+//! Each checker is one tokio task that sleeps until `state::Checker::next_run()`, runs its probe
+//! and feeds the result to the state machine; only transitions leave the task. The engine loop
+//! owns the health sink (the director) and keeps, per real server, how many of its checkers
+//! are down: a real server is alive iff that count is 0 (keepalived's `num_failed_checkers`),
+//! so it goes down on its first failing checker and comes back when the last one recovers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use log::{info, warn};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::state::{self, Transition};
+use crate::config::Config;
+use crate::config::checker::{Checker as CheckerCfg, CheckerKind};
+
+/// Where real-server health goes (the director; a recorder in tests).
+pub trait Health {
+    fn set_alive(&mut self, vs: usize, rs: usize, alive: bool);
+}
+
+impl Health for crate::director::Director {
+    fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
+        crate::director::Director::set_alive(self, vs, rs, alive)
+    }
+}
+
+pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+/// One health probe (TCP connect, HTTP GET, script run, ...).
+pub trait Probe: Send + 'static {
+    /// Run one check; true = success. Must finish on its own (each probe applies its timeout).
+    fn check(&mut self) -> ProbeFuture<'_>;
+    /// Consecutive successes a DOWN checker needs before it is UP again (HTTP: one per url).
+    fn needed_up(&self) -> usize {
+        1
+    }
+    /// Check the next url at once instead of after `delay_loop` while recovering.
+    fn fast_recovery(&self) -> bool {
+        false
+    }
+    /// How often a DOWN checker is re-checked (HTTP_GET: max(delay_before_retry, delay_loop)).
+    fn down_interval(&self, t: &state::Timing) -> Duration {
+        t.delay_loop
+    }
+    /// keepalived's log line when the checker comes UP.
+    fn log_up(&self);
+    /// The line for a first check that succeeds (no transition: checkers start up).
+    fn log_first_up(&self) {
+        self.log_up()
+    }
+    /// keepalived's log line when the checker goes DOWN; `first`: on its very first check.
+    fn log_down(&self, retries: u32, first: bool);
+    /// An intermediate failure (logged only with `log_all_failures`).
+    fn log_failure(&self) {}
+}
+
+/// A checker ready to run: where its verdict goes, its timing and its probe.
+pub struct Spec {
+    pub vs: usize,
+    pub rs: usize,
+    pub timing: state::Timing,
+    pub alpha: bool,
+    pub warmup: Duration,
+    pub log_all_failures: bool,
+    pub probe: Box<dyn Probe>,
+}
+
+/// The DOWN line of the connection checkers: `failed.` on the first check or without
+/// retries, else `failed after N retries.` (as 2.2.7 prints them).
+pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
+    if first || retries == 0 {
+        info!("{kind} on service {label} failed.");
+    } else {
+        info!("{kind} on service {label} failed after {retries} retries.");
+    }
+}
+
+/// Build a probe for each runnable checker of the config. FILE and BFD checkers follow other
+/// subsystems and have no probe here yet; they are reported and never change state.
+pub fn specs(cfg: &Config) -> Vec<Spec> {
+    let global_log_all = cfg.global.checker_log_all_failures;
+    let mut out = Vec::new();
+    for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
+        for (ri, rs) in vs.real_servers.iter().enumerate() {
+            for c in &rs.checkers {
+                let proto = vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
+                // keepalived's `[addr]:proto:port`: the VS protocol, whatever the checker speaks
+                // (2.2.7 logs `[10.0.0.5]:tcp:53` for a DNS_CHECK on a TCP service).
+                let rs_label = format!("[{}]:{proto}:{}", rs.addr, rs.port);
+                // 2.2.7 names the real server even when connect_ip/connect_port differ.
+                let target = rs_label.clone();
+                let misc_label = format!("{rs_label} VS {}", vs.label());
+                let Some(probe) = probe_for(c, target, misc_label) else {
+                    warn!("{} for service {rs_label} is not run by this version", c.kind.name());
+                    continue;
+                };
+                info!("Activating healthchecker for service {rs_label} for VS {}", vs.label());
+                out.push(Spec {
+                    vs: vi,
+                    rs: ri,
+                    timing: state::Timing {
+                        delay_loop: c.delay_loop,
+                        retry: c.retry,
+                        delay_before_retry: c.delay_before_retry,
+                    },
+                    alpha: c.alpha,
+                    warmup: c.warmup,
+                    log_all_failures: c.log_all_failures.unwrap_or(global_log_all),
+                    probe,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn probe_for(c: &CheckerCfg, target: String, misc_label: String) -> Option<Box<dyn Probe>> {
+    Some(match &c.kind {
+        CheckerKind::Tcp => Box::new(super::tcp::TcpProbe::new(c, target)),
+        CheckerKind::Http(h) => Box::new(super::http::HttpProbe::new(c, h, target)),
+        CheckerKind::Misc(m) => Box::new(super::misc::MiscProbe::new(m, misc_label, c.retry)?),
+        CheckerKind::Smtp(s) => Box::new(super::smtp::SmtpProbe::new(c, s, target)),
+        CheckerKind::Udp(u) => Box::new(super::udp::UdpProbe::new(c, u, target)),
+        CheckerKind::Dns(d) => Box::new(super::udp::DnsProbe::new(c, d, target)),
+        CheckerKind::Ping => Box::new(super::ping::PingProbe::new(c, target)),
+        _ => return None,
+    })
+}
+
+/// A verdict change of one checker.
+struct Verdict {
+    vs: usize,
+    rs: usize,
+    up: bool,
+}
+
+/// Run the checkers of `cfg` against `health` until `stop` completes; returns its output.
+/// Dropping the checker tasks at the end stops every probe (child scripts are killed on drop).
+pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, stop: F) -> F::Output {
+    match health {
+        Some(h) => {
+            let specs = specs(cfg);
+            run(specs, h, stop, Seed::from_clock()).await
+        }
+        None => stop.await,
+    }
+}
+
+/// The engine proper, with the random source explicit so tests can fix the warmup spread.
+pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F, mut rng: Seed) -> F::Output {
+    // Per (vs, rs): checkers currently down.
+    let mut failed: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    let now = Instant::now();
+    for s in specs {
+        if s.alpha {
+            *failed.entry((s.vs, s.rs)).or_default() += 1;
+        } else {
+            failed.entry((s.vs, s.rs)).or_default();
+        }
+        let share = rng.upto(s.warmup);
+        tasks.spawn(checker_task(s, now, share, tx.clone()));
+    }
+    drop(tx);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            out = &mut stop => {
+                tasks.abort_all();
+                return out;
+            }
+            Some(v) = rx.recv() => {
+                let n = failed.entry((v.vs, v.rs)).or_default();
+                let was_alive = *n == 0;
+                if v.up {
+                    *n = n.saturating_sub(1);
+                } else {
+                    *n += 1;
+                }
+                let alive = *n == 0;
+                if alive != was_alive {
+                    health.set_alive(v.vs, v.rs, alive);
+                }
+            }
+        }
+    }
+}
+
+async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::UnboundedSender<Verdict>) {
+    let mut st = state::Checker::new(start, s.timing, s.alpha, share);
+    let needed = s.probe.needed_up().max(1);
+    // Successes in a row while DOWN (HTTP needs every url to pass before coming UP).
+    let mut streak = 0usize;
+    let mut has_run = false;
+    let mut next = st.next_run();
+    loop {
+        tokio::time::sleep_until(next).await;
+        let ok = s.probe.check().await;
+        let now = Instant::now();
+        if ok && !st.is_up() && streak + 1 < needed {
+            streak += 1;
+            next = if s.probe.fast_recovery() { now } else { now + s.timing.delay_loop };
+            has_run = true;
+            continue;
+        }
+        streak = 0;
+        let was_up = st.is_up();
+        let first = !has_run;
+        has_run = true;
+        match st.on_result(now, ok) {
+            Some(Transition::Up) => {
+                s.probe.log_up();
+                let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: true });
+            }
+            Some(Transition::Down { retries }) => {
+                s.probe.log_down(retries, first);
+                let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: false });
+            }
+            // keepalived logs the first verdict of every checker, even without a change.
+            None if first && ok => s.probe.log_first_up(),
+            None if first && !ok && !was_up => s.probe.log_down(s.timing.retry, true),
+            None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
+            None => {}
+        }
+        next = if st.is_up() { st.next_run() } else { now + s.probe.down_interval(&s.timing) };
+    }
+}
+
+/// A small xorshift generator for the warmup spread: no crate for one random number per checker.
+pub struct Seed(u64);
+
+impl Seed {
+    pub fn new(seed: u64) -> Self {
+        Seed(seed | 1)
+    }
+
+    fn from_clock() -> Self {
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        Seed::new(t as u64 ^ u64::from(std::process::id()) << 32)
+    }
+
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        (self.next() >> 24) as u8
+    }
+
+    /// Uniform-ish in `0..=max`, at microsecond resolution as keepalived's timers.
+    pub fn upto(&mut self, max: Duration) -> Duration {
+        let us = max.as_micros() as u64;
+        if us == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_micros(self.next() % (us.saturating_add(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+
+    /// A probe that answers from a script (then keeps the last answer) and records when it ran.
+    struct Scripted {
+        answers: VecDeque<bool>,
+        last: bool,
+        runs: Arc<Mutex<Vec<Instant>>>,
+        needed: usize,
+        cost: Duration,
+        down_every: Option<Duration>,
+    }
+
+    impl Probe for Scripted {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            Box::pin(async move {
+                self.runs.lock().unwrap().push(Instant::now());
+                tokio::time::sleep(self.cost).await;
+                if let Some(a) = self.answers.pop_front() {
+                    self.last = a;
+                }
+                self.last
+            })
+        }
+        fn needed_up(&self) -> usize {
+            self.needed
+        }
+        fn down_interval(&self, t: &state::Timing) -> Duration {
+            self.down_every.unwrap_or(t.delay_loop)
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    #[derive(Default)]
+    struct Rec(Vec<(Duration, usize, usize, bool)>, Option<Instant>);
+
+    impl Health for Rec {
+        fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
+            let t0 = self.1.unwrap_or_else(Instant::now);
+            self.0.push((Instant::now() - t0, vs, rs, alive));
+        }
+    }
+
+    const T: state::Timing =
+        state::Timing { delay_loop: Duration::from_secs(6), retry: 2, delay_before_retry: Duration::from_secs(3) };
+
+    fn spec(rs: usize, answers: &[bool], runs: &Arc<Mutex<Vec<Instant>>>) -> Spec {
+        Spec {
+            vs: 0,
+            rs,
+            timing: T,
+            alpha: false,
+            warmup: Duration::ZERO,
+            log_all_failures: false,
+            probe: Box::new(Scripted {
+                answers: answers.iter().copied().collect(),
+                last: true,
+                runs: runs.clone(),
+                needed: 1,
+                cost: Duration::ZERO,
+                down_every: None,
+            }),
+        }
+    }
+
+    fn rel(runs: &Arc<Mutex<Vec<Instant>>>, t0: Instant) -> Vec<u64> {
+        runs.lock().unwrap().iter().map(|t| (*t - t0).as_secs()).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn schedule_bootstrap_delay_loop_and_retries() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec(Vec::new(), Some(t0));
+        // ok at 1, fail at 7, retries at 10 and 13 -> down at 13, then every 6 s; ok at 19 -> up.
+        let s = spec(0, &[true, false, false, false, true], &runs);
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(26)), Seed::new(1)).await;
+        assert_eq!(rel(&runs, t0), [1, 7, 10, 13, 19, 25]);
+        let secs: Vec<_> = rec.0.iter().map(|(d, _, rs, a)| (d.as_secs(), *rs, *a)).collect();
+        assert_eq!(secs, [(13, 0, false), (19, 0, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_failure_after_start_is_enough_without_alpha() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec(Vec::new(), Some(t0));
+        run(vec![spec(0, &[false], &runs)], &mut rec, tokio::time::sleep(Duration::from_secs(2)), Seed::new(1)).await;
+        assert_eq!(rec.0.len(), 1);
+        assert_eq!(rec.0[0].0, Duration::from_secs(1));
+        assert!(!rec.0[0].3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn real_server_alive_iff_all_checkers_up() {
+        let r1 = Arc::new(Mutex::new(Vec::new()));
+        let r2 = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec(Vec::new(), Some(t0));
+        // Checker A fails at 1 (down at once); B fails at 7 -> 13 down; A recovers at 7; B at 19.
+        let a = spec(0, &[false, true], &r1);
+        let b = spec(0, &[true, false, false, false, true], &r2);
+        run(vec![a, b], &mut rec, tokio::time::sleep(Duration::from_secs(30)), Seed::new(1)).await;
+        let secs: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
+        // Down at 1 (A); A up at 7 but B fails from 7 (down at 13) -> RS stays... A up at 7 makes
+        // the RS alive (B still up until 13), then down at 13, up at 19.
+        assert_eq!(secs, [(1, false), (7, true), (13, false), (19, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alpha_real_server_comes_up_on_first_success() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut s = spec(3, &[false, true], &runs);
+        s.alpha = true;
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(10)), Seed::new(1)).await;
+        assert_eq!(rel(&runs, t0), [1, 7]);
+        assert_eq!(rec.0, [(Duration::from_secs(7), 0, 3, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn warmup_spreads_the_first_check() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::default();
+        let specs: Vec<_> = (0..20)
+            .map(|i| {
+                let mut s = spec(i, &[], &runs);
+                s.warmup = Duration::from_secs(5);
+                s
+            })
+            .collect();
+        run(specs, &mut rec, tokio::time::sleep(Duration::from_millis(6500)), Seed::new(42)).await;
+        let firsts: Vec<_> = runs.lock().unwrap().iter().map(|t| *t - t0).collect();
+        assert_eq!(firsts.len(), 20, "each ran once within 1 s + warmup");
+        assert!(firsts.iter().all(|d| *d >= Duration::from_secs(1) && *d <= Duration::from_secs(6)));
+        let distinct: std::collections::BTreeSet<_> = firsts.iter().collect();
+        assert!(distinct.len() > 10, "the spread is random: {firsts:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_probe_delays_the_next_run_from_its_end() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::default();
+        let mut s = spec(0, &[], &runs);
+        s.alpha = true;
+        s.probe = Box::new(Scripted {
+            answers: [true, false, false].into_iter().collect(),
+            last: false,
+            runs: runs.clone(),
+            needed: 1,
+            cost: Duration::from_secs(2),
+            down_every: None,
+        });
+        // alpha: run at 1 (ok, ends 3, up), next at 9 (fails, ends 11), retry at 14, 19.
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(20)), Seed::new(1)).await;
+        assert_eq!(rel(&runs, t0), [1, 9, 14, 19]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn multi_url_recovery_needs_every_url() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut s = spec(0, &[], &runs);
+        s.timing.retry = 0;
+        s.probe = Box::new(Scripted {
+            answers: [false, true, true, true].into_iter().collect(),
+            last: true,
+            runs: runs.clone(),
+            needed: 3,
+            cost: Duration::ZERO,
+            down_every: None,
+        });
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(20)), Seed::new(1)).await;
+        let secs: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
+        // Down at 1; successes at 7, 13, 19: up after the third url.
+        assert_eq!(secs, [(1, false), (19, true)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn down_interval_is_the_probes() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::default();
+        let mut s = spec(0, &[], &runs);
+        s.timing.retry = 0;
+        s.probe = Box::new(Scripted {
+            answers: [false].into_iter().collect(),
+            last: false,
+            runs: runs.clone(),
+            needed: 1,
+            cost: Duration::ZERO,
+            down_every: Some(Duration::from_secs(10)),
+        });
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(25)), Seed::new(1)).await;
+        assert_eq!(rel(&runs, t0), [1, 11, 21]);
+    }
+
+    #[test]
+    fn seed_upto_stays_in_range() {
+        let mut r = Seed::new(7);
+        assert_eq!(r.upto(Duration::ZERO), Duration::ZERO);
+        for _ in 0..1000 {
+            assert!(r.upto(Duration::from_millis(3)) <= Duration::from_millis(3));
+        }
+    }
+}

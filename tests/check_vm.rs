@@ -1,0 +1,44 @@
+//! Our checker director against keepalived 2.2.7 in a QEMU VM with IPVS (tests/vm/run-in-vm.sh
+//! runs tests/vm/check-director.sh): a real server's listener is killed and restarted, and the
+//! time until IPVS drops it (or sets weight 0 with inhibit_on_failure) and takes it back must be
+//! within one delay_before_retry of keepalived's. Prints "SKIPPED: ..." where no VM can run
+//! (or with KARD_SKIP_VM=1).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+#[test]
+fn checker_director_matches_keepalived_in_vm() {
+    if std::env::var("KARD_SKIP_VM").is_ok_and(|v| v == "1") {
+        println!("SKIPPED: KARD_SKIP_VM=1");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let reference = std::env::var("KEEPALIVED_REF").unwrap_or_else(|_| "/usr/sbin/keepalived".into());
+    if !Path::new(&reference).exists() {
+        println!("SKIPPED: keepalived 2.2.7 not installed at {reference}");
+        return;
+    }
+    let t0 = Instant::now();
+    let out = Command::new(root.join("tests/vm/run-in-vm.sh"))
+        .current_dir(root)
+        .args(["--timeout", "400", "--"])
+        .arg(root.join("tests/vm/check-director.sh"))
+        .arg(env!("CARGO_BIN_EXE_keepalived"))
+        .arg(&reference)
+        .output()
+        .expect("run tests/vm/run-in-vm.sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    match out.status.code() {
+        Some(77) => println!("SKIPPED: cannot run a QEMU VM here (see the SKIP line above)"),
+        Some(0) => {
+            let compares = stdout.lines().filter(|l| l.contains("COMPARE ")).count();
+            assert_eq!(compares, 2, "both modes compared");
+            println!("checker VM test passed in {:.1} s", t0.elapsed().as_secs_f64());
+        }
+        other => panic!("checker VM test failed: exit {other:?} after {:.1} s", t0.elapsed().as_secs_f64()),
+    }
+}
