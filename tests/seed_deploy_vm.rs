@@ -63,7 +63,7 @@ fn seed_deployment_in_vm() {
     let t0 = Instant::now();
     let out = Command::new(root.join("tests/vm/run-in-vm.sh"))
         .current_dir(root)
-        .args(["--timeout", "480", "--"])
+        .args(["--timeout", "600", "--"])
         .arg(root.join("tests/vm/seed-deploy.sh"))
         .arg(&ours_arg)
         .arg(ORACLE)

@@ -127,6 +127,7 @@ scenario() {  # IMPL CHECK(0/1)
     ip netns pids director1 >"$DIR/d1.pids"
     t=$(now_ms)
     kill -9 $(cat "$DIR/d1.pids") 2>/dev/null
+    echo "seed: $label: director1 killed at $(date +%T.%N)"
     ip -n director1 link set eth0 down
     if ms=$(poll director2 "$t" 30 "$HAS_VIP"); then result vip_moved "$ms"; else result vip_moved timeout; fi
     if ms=$(poll client "$t" 30 "$GET"); then result failover "$ms"
