@@ -110,6 +110,13 @@ pub fn run(cli: &Cli) -> Result<i32> {
         }
     }
 
+    // Signals first: a SIGTERM that arrives while (or just after) the table is programmed must
+    // still stop us through the cleanup below, not kill us with the table left behind.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
+    let stop_signals = {
+        let _ctx = rt.enter();
+        StopSignals::new()?
+    };
     let pids = pid_files(cli, subs);
     for p in &pids {
         write_pid_file(p)?;
@@ -126,10 +133,9 @@ pub fn run(cli: &Cli) -> Result<i32> {
     } else {
         None
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
     let result = rt.block_on(async {
         info!("Startup complete");
-        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, wait_for_stop());
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, stop_signals.wait());
         crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
@@ -171,13 +177,28 @@ fn stop_mode(cli: &Cli, cfg: &config::Config) -> StopMode {
     }
 }
 
-async fn wait_for_stop() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => info!("Received SIGTERM, stopping"),
-        _ = int.recv() => info!("Received SIGINT, stopping"),
+/// SIGTERM/SIGINT handlers, installed before start-up work; a signal received before
+/// [`StopSignals::wait`] is kept until then.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Must be called inside the runtime's context.
+    fn new() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) -> Result<()> {
+        tokio::select! {
+            _ = self.term.recv() => info!("Received SIGTERM, stopping"),
+            _ = self.int.recv() => info!("Received SIGINT, stopping"),
+        }
+        Ok(())
+    }
 }

@@ -173,10 +173,10 @@ fn log_change(v: &crate::config::lvs::VirtualServer, c: &Change) {
         |i: usize| v.real_servers.get(i).map(|rs| rs_name(rs.addr, rs.port, v)).unwrap_or_else(|| format!("#{i}"));
     match *c {
         Change::Remove(Target::Real(i)) => info!("Removing service {} from VS {}", rs_label(i), v.label()),
-        Change::Weight(Target::Real(i), 0) => info!("Disabling service {} from VS {}", rs_label(i), v.label()),
-        Change::Add(Target::Real(i), _) | Change::Weight(Target::Real(i), _) => {
-            info!("Adding service {} to VS {}", rs_label(i), v.label())
-        }
+        // Wording as 2.2.7 logs it for inhibit_on_failure (observed in the VM test).
+        Change::Weight(Target::Real(i), 0) => info!("Disabling service {} of VS {}", rs_label(i), v.label()),
+        Change::Weight(Target::Real(i), _) => info!("Enabling service {} of VS {}", rs_label(i), v.label()),
+        Change::Add(Target::Real(i), _) => info!("Adding service {} to VS {}", rs_label(i), v.label()),
         Change::QuorumUp { sum } => info!(
             "Gained quorum {}+{}={} <= {} for VS {}",
             v.quorum,
