@@ -117,10 +117,13 @@ impl Director {
             log_change(v, c);
         }
         let keys = keys.clone();
-        let before = self.desired.clone();
+        // Only this virtual server's services can change: plan over them alone, against what we
+        // last programmed, so a health change costs the size of one virtual server, not of the
+        // whole table (with 10,000 checked servers a whole-table plan per change starved the
+        // checkers).
+        let before = self.desired.subset(&keys);
         table::apply_changes(&mut self.desired, &keys, v, &changes);
-        // Plan against what we last programmed: only the changed destinations produce ops.
-        let ops = reconcile::plan(&self.desired, &current_from(&before));
+        let ops = reconcile::plan(&self.desired.subset(&keys), &current_from(&before));
         self.apply(&ops);
     }
 

@@ -33,6 +33,12 @@ impl Desired {
             .or_insert_with(|| DesiredService { service: service.clone(), dests: BTreeMap::new() })
     }
 
+    /// The part of the table made of these services.
+    pub fn subset(&self, keys: &[ServiceKey]) -> Desired {
+        let services = keys.iter().filter_map(|k| self.services.get(k).map(|s| (*k, s.clone()))).collect();
+        Desired { services }
+    }
+
     pub fn dest_count(&self) -> usize {
         self.services.values().map(|s| s.dests.values().flatten().count()).sum()
     }
@@ -186,6 +192,15 @@ mod tests {
         let mut svc = Service::new(key(10), "wrr");
         svc.scheduler = "wrr".into();
         assert_eq!(ops, [Op::EditService(svc), Op::DelDest(key(10), dest(14, 1)), Op::EditDest(key(10), dest(15, 5))]);
+    }
+
+    #[test]
+    fn subset_keeps_only_named_services() {
+        let mut d = desired(&[(13, Some(1))]);
+        d.add_service(Service::new(key(99), "wlc"));
+        let s = d.subset(&[key(10), key(7)]);
+        assert_eq!(s.services.keys().copied().collect::<Vec<_>>(), [key(10)]);
+        assert_eq!(s.services[&key(10)], d.services[&key(10)]);
     }
 
     #[test]
