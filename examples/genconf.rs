@@ -4,7 +4,7 @@
 //! `--ipvs-only`: no checkers and no VRRP instances, so every real server is in the IPVS table
 //! from start and nothing but the table is exercised (benches/ipvs-start.sh).
 //! `--checker-scale`: no VRRP instances; every real server has a TCP_CHECK at delay_loop 1 and a
-//! distinct 127.0.0.0/8 address on port 9000, so one listener on 0.0.0.0:9000 in the benchmark's
+//! distinct 127.0.0.0/8 address on port 9000 (as its DR virtual server), so one listener on 0.0.0.0:9000 in the benchmark's
 //! namespace answers every check (benches/checker-scale.sh).
 
 use std::fmt::Write;
@@ -23,7 +23,7 @@ pub fn generate_checker_scale(vs: usize, rs_per_vs: usize) -> String {
     for v in 0..vs {
         let _ = write!(
             s,
-            "virtual_server 10.2.{}.{} 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n",
+            "virtual_server 10.2.{}.{} 9000 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n",
             v / 250 % 256,
             v % 250 + 1
         );
