@@ -77,7 +77,7 @@ accepts() {  # ask the listener for its count
   rm -f $W/count
   kill -USR1 "$LPID"
   for ((i = 0; i < 100; i++)); do [ -s $W/count ] && break; sleep 0.1; done
-  cat $W/count
+  cat $W/count 2>/dev/null || echo 0
 }
 
 run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." lines
@@ -97,6 +97,8 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   # keepalived -C: the parent forks the checker process; ours is one process.
   [ -s $W/$name.checkers.pid ] && child=$(cat $W/$name.checkers.pid)
   [ "$child" = "$pid" ] && child=0
+  local e0 e1
+  e0=${EPOCHREALTIME/./}
   lc0=$(ticks $LPID)
   for p in $procs; do t0=$((t0 + $(ticks $p))); done
   [ "$child" != 0 ] && ch0=$(ticks $child)
@@ -106,6 +108,7 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   for p in $procs; do t1=$((t1 + $(ticks $p))); done
   [ "$child" != 0 ] && ch1=$(ticks $child)
   lc1=$(ticks $LPID)
+  e1=${EPOCHREALTIME/./}
   local rss=0 chrss=0 line=""
   for p in $procs; do
     rss=$((rss + $(hwm $p)))
@@ -113,7 +116,7 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   done
   [ "$child" != 0 ] && chrss=$(hwm $child)
   echo "$name procs:$line"
-  echo "$name cpu_ticks=$((t1 - t0)) child_ticks=$((ch1 - ch0)) hwm_kb=$rss child_hwm_kb=$chrss accepts=$((c1 - c0)) listener_ticks=$((lc1 - lc0)) ipvs_entries=$(($(wc -l </proc/net/ip_vs) - 3))"
+  echo "$name cpu_ticks=$((t1 - t0)) child_ticks=$((ch1 - ch0)) hwm_kb=$rss child_hwm_kb=$chrss accepts=$((c1 - c0)) listener_ticks=$((lc1 - lc0)) elapsed_ms=$(((e1 - e0) / 1000)) ipvs_entries=$(($(wc -l </proc/net/ip_vs) - 3))"
   kill -TERM $pid
   for ((i = 0; i < 600; i++)); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
   kill -KILL $pid 2>/dev/null || true
@@ -135,14 +138,16 @@ measure() {  # NAME BIN
 r_ref=$(measure keepalived "$REF"); echo "$r_ref"
 r_ours=$(measure ours "$OURS"); echo "$r_ours"
 val() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"$1" | tail -1; }
-awk -v tck="$TCK" -v win="$WINDOW" \
+# Rates are over each run's measured window (sampling itself is slow under TCG).
+awk -v tck="$TCK" -v rw="$(val "$r_ref" elapsed_ms)" -v ow="$(val "$r_ours" elapsed_ms)" \
   -v rc="$(val "$r_ref" cpu_ticks)" -v rcc="$(val "$r_ref" child_ticks)" \
   -v rm="$(val "$r_ref" hwm_kb)" -v rcm="$(val "$r_ref" child_hwm_kb)" -v ra="$(val "$r_ref" accepts)" \
   -v oc="$(val "$r_ours" cpu_ticks)" -v om="$(val "$r_ours" hwm_kb)" -v oa="$(val "$r_ours" accepts)" 'BEGIN {
-  m = 60 / win
-  printf "keepalived 2.2.7: %.2f CPU s/min (checker child %.2f), peak RSS %d KiB (checker child %d KiB), %.0f checks/s\n", rc / tck * m, rcc / tck * m, rm, rcm, ra / win
-  printf "ours:             %.2f CPU s/min, peak RSS %d KiB, %.0f checks/s\n", oc / tck * m, om, oa / win
-  if (rc > 0) printf "CPU ratio ours/keepalived(all) = %.3f, ours/keepalived(checker) = %.3f (target <= 0.3)\n", oc / rc, (rcc > 0 ? oc / rcc : 0)
+  rw /= 1000; ow /= 1000
+  if (rw <= 0 || ow <= 0) { print "no measurement"; exit }
+  printf "keepalived 2.2.7: %.2f CPU s/min (checker child %.2f), peak RSS %d KiB (checker child %d KiB), %.0f checks/s over %.1f s\n", rc / tck * 60 / rw, rcc / tck * 60 / rw, rm, rcm, ra / rw, rw
+  printf "ours:             %.2f CPU s/min, peak RSS %d KiB, %.0f checks/s over %.1f s\n", oc / tck * 60 / ow, om, oa / ow, ow
+  if (rc > 0) printf "CPU s/min ratio ours/keepalived(all) = %.3f, ours/keepalived(checker) = %.3f (target <= 0.3)\n", (oc / ow) / (rc / rw), (rcc > 0 ? (oc / ow) / (rcc / rw) : 0)
   if (rcm > 0) printf "RSS ratio ours/keepalived checker child = %.3f (target <= 1)\n", om / rcm
   if (ra > 0 && oa > 0) printf "CPU per 1,000 checks: keepalived %.1f ms, ours %.1f ms\n", rc / tck * 1000 / ra * 1000, oc / tck * 1000 / oa * 1000
 }'
