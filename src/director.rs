@@ -9,6 +9,7 @@ use log::{error, info};
 
 use crate::check::vs::{self, Change, Target};
 use crate::config::Config;
+use crate::config::lvs::VirtualServer;
 use crate::ipvs::reconcile::{self, Current, Desired};
 use crate::ipvs::wire::{Op, ServiceKey, Timeouts};
 use crate::ipvs::{Ipvs, IpvsError, table};
@@ -38,7 +39,9 @@ pub struct Director {
     desired: Desired,
     /// Per virtual server: its kernel services and its health model.
     models: Vec<(Vec<ServiceKey>, vs::VirtualServer)>,
-    cfg: Config,
+    /// The virtual servers, for log lines and for turning health changes into destinations.
+    /// Their checkers are dropped: the engine owns those, and they are most of the size.
+    servers: Vec<VirtualServer>,
 }
 
 impl Director {
@@ -53,7 +56,11 @@ impl Director {
             ipvs.set_timeouts(t).context("lvs_timeouts")?;
         }
         let (desired, models) = table::desired_at_start(&cfg.lvs);
-        let mut d = Director { ipvs, desired, models, cfg: cfg.clone() };
+        let mut servers = cfg.lvs.virtual_servers.clone();
+        for rs in servers.iter_mut().flat_map(|v| v.real_servers.iter_mut()) {
+            rs.checkers = Vec::new();
+        }
+        let mut d = Director { ipvs, desired, models, servers };
         let current = d.dump()?;
         let ops = reconcile::plan(&d.desired, &current);
         let before = d.ipvs.round_trips();
@@ -112,7 +119,7 @@ impl Director {
     pub fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
         let Some((keys, model)) = self.models.get_mut(vs) else { return };
         let changes = model.set_alive(rs, alive);
-        let Some(v) = self.cfg.lvs.virtual_servers.get(vs) else { return };
+        let Some(v) = self.servers.get(vs) else { return };
         for c in &changes {
             log_change(v, c);
         }
@@ -171,9 +178,8 @@ fn current_from(d: &Desired) -> Current {
 }
 
 /// keepalived's log lines for table changes.
-fn log_change(v: &crate::config::lvs::VirtualServer, c: &Change) {
-    let rs_label =
-        |i: usize| v.real_servers.get(i).map(|rs| rs_name(rs.addr, rs.port, v)).unwrap_or_else(|| format!("#{i}"));
+fn log_change(v: &VirtualServer, c: &Change) {
+    let rs_label = |i: usize| v.real_servers.get(i).map(|rs| v.rs_label(rs)).unwrap_or_else(|| format!("#{i}"));
     match *c {
         Change::Remove(Target::Real(i)) => info!("Removing service {} from VS {}", rs_label(i), v.label()),
         // Wording as 2.2.7 logs it for inhibit_on_failure (observed in the VM test).
@@ -202,9 +208,4 @@ fn log_change(v: &crate::config::lvs::VirtualServer, c: &Change) {
         Change::Remove(Target::Sorry) => info!("Removing sorry server from VS {}", v.label()),
         Change::RsUp(_) | Change::RsDown(_) => {}
     }
-}
-
-fn rs_name(addr: std::net::IpAddr, port: u16, v: &crate::config::lvs::VirtualServer) -> String {
-    let proto = v.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
-    format!("[{addr}]:{proto}:{port}")
 }

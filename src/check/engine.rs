@@ -90,10 +90,7 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
-                let proto = vs.protocol.map(|p| p.as_str().to_ascii_lowercase()).unwrap_or_else(|| "none".into());
-                // keepalived's `[addr]:proto:port`: the VS protocol, whatever the checker speaks
-                // (2.2.7 logs `[10.0.0.5]:tcp:53` for a DNS_CHECK on a TCP service).
-                let rs_label = format!("[{}]:{proto}:{}", rs.addr, rs.port);
+                let rs_label = vs.rs_label(rs);
                 // 2.2.7 names the real server even when connect_ip/connect_port differ.
                 let target = rs_label.clone();
                 let misc_label = format!("{rs_label} VS {}", vs.label());

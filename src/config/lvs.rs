@@ -439,6 +439,14 @@ impl VirtualServer {
         v
     }
 
+    /// keepalived's name for one of its real servers in messages: `[10.0.0.2]:tcp:80`, with the
+    /// virtual server's protocol whatever the checker speaks (2.2.7 logs `[10.0.0.5]:tcp:53` for a
+    /// DNS_CHECK on a TCP service).
+    pub fn rs_label(&self, rs: &RealServer) -> String {
+        let proto = self.protocol.map(Protocol::lower).unwrap_or("none");
+        format!("[{}]:{proto}:{}", rs.addr, rs.port)
+    }
+
     /// keepalived's name for the service in messages: `[10.0.0.1]:tcp:80`, `FWM 1`, `[G]:0`.
     pub fn label(&self) -> String {
         let proto = self.protocol.or(self.protocol_set).map(Protocol::lower).unwrap_or("none");
