@@ -3,18 +3,21 @@
 //! keepalived forks a parent plus VRRP and checker children; we run everything in one process
 //! (one tokio runtime) but keep its observable surface: the startup banner, pid files at the same
 //! paths (the child pid files hold our pid, so `kill $(cat /run/keepalived_vrrp.pid)` still
-//! works), and SIGTERM/SIGINT for a graceful stop.
+//! works), and SIGTERM/SIGINT for a graceful stop,
+//! systemd's `Type=notify` readiness, SIGHUP (validated, not applied yet) and SIGUSR1 (data dump).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use log::{error, info, warn};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::{Cli, VERSION_LINE};
 use crate::config::global::FlushOnStop;
 use crate::config::{self, Severity, SourceOptions};
 use crate::director::{self, Director, StopMode};
 use crate::ipvs::Timeouts;
+use crate::systemd::Notifier;
 
 pub const PID_FILE: &str = "/run/keepalived.pid";
 pub const VRRP_PID_FILE: &str = "/run/keepalived_vrrp.pid";
@@ -113,10 +116,11 @@ pub fn run(cli: &Cli) -> Result<i32> {
     // Signals first: a SIGTERM that arrives while (or just after) the table is programmed must
     // still stop us through the cleanup below, not kill us with the table left behind.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().context("tokio runtime")?;
-    let stop_signals = {
+    let signals = {
         let _ctx = rt.enter();
-        StopSignals::new()?
+        Signals::new()?
     };
+    let notifier = Notifier::from_env();
     let pids = pid_files(cli, subs);
     for p in &pids {
         write_pid_file(p)?;
@@ -133,9 +137,11 @@ pub fn run(cli: &Cli) -> Result<i32> {
     } else {
         None
     };
+    let live = Live { cli, opts: &opts, running: &cfg, notifier: &notifier };
     let result = rt.block_on(async {
         info!("Startup complete");
-        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, stop_signals.wait());
+        notifier.ready();
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, signals.until_stop(live));
         crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
@@ -177,28 +183,99 @@ fn stop_mode(cli: &Cli, cfg: &config::Config) -> StopMode {
     }
 }
 
-/// SIGTERM/SIGINT handlers, installed before start-up work; a signal received before
-/// [`StopSignals::wait`] is kept until then.
-struct StopSignals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
+/// The signals keepalived answers, installed before start-up work: a signal received before
+/// [`Signals::until_stop`] is kept until then. HUP/USR1/USR2 must never take their default action
+/// (terminate): `systemctl reload keepalived` sends HUP, monitoring tools send USR1.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+    usr1: Signal,
+    usr2: Signal,
 }
 
-impl StopSignals {
+impl Signals {
     /// Must be called inside the runtime's context.
     fn new() -> Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
-            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+        let on = |k: SignalKind, name: &str| signal(k).with_context(|| format!("{name} handler"));
+        Ok(Signals {
+            term: on(SignalKind::terminate(), "SIGTERM")?,
+            int: on(SignalKind::interrupt(), "SIGINT")?,
+            hup: on(SignalKind::hangup(), "SIGHUP")?,
+            usr1: on(SignalKind::user_defined1(), "SIGUSR1")?,
+            usr2: on(SignalKind::user_defined2(), "SIGUSR2")?,
         })
     }
 
-    async fn wait(mut self) -> Result<()> {
-        tokio::select! {
-            _ = self.term.recv() => info!("Received SIGTERM, stopping"),
-            _ = self.int.recv() => info!("Received SIGINT, stopping"),
+    /// Answers HUP/USR1/USR2 until SIGTERM or SIGINT arrives.
+    async fn until_stop(mut self, live: Live<'_>) -> Result<()> {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => {
+                    info!("Received SIGTERM, stopping");
+                    break;
+                }
+                _ = self.int.recv() => {
+                    info!("Received SIGINT, stopping");
+                    break;
+                }
+                _ = self.hup.recv() => live.reload(),
+                _ = self.usr1.recv() => live.dump_data(),
+                _ = self.usr2.recv() => {
+                    warn!("SIGUSR2: the statistics dump (keepalived.stats) is not implemented yet");
+                }
+            }
         }
+        live.notifier.stopping();
         Ok(())
+    }
+}
+
+/// What the signal handlers need of the running daemon.
+struct Live<'a> {
+    cli: &'a Cli,
+    opts: &'a SourceOptions,
+    /// The running configuration: what a reload compares against, what USR1 dumps.
+    running: &'a config::Config,
+    notifier: &'a Notifier,
+}
+
+impl Live<'_> {
+    /// SIGHUP. keepalived re-reads its config and diffs the running state against it; we re-read
+    /// and validate, but apply nothing yet: a changed configuration takes effect at restart. The
+    /// running configuration is never disturbed, whatever the new file holds.
+    fn reload(&self) {
+        info!("Reloading");
+        self.notifier.reloading();
+        let (cfg, diags) = config::load(&self.cli.use_file, self.opts);
+        for d in &diags.list {
+            match d.severity {
+                Severity::Warning => warn!("{d}"),
+                _ => error!("{d}"),
+            }
+        }
+        if diags.worst().is_some_and(|s| s != Severity::Warning) {
+            error!("Reload: {} has errors; keeping the running configuration", self.cli.use_file.display());
+        } else if config::dump(&cfg) == config::dump(self.running) {
+            info!("Reload: configuration unchanged");
+        } else {
+            warn!(
+                "Reload: {} changed, but applying a changed configuration without a restart is not \
+                 implemented yet; the running configuration is kept until keepalived restarts",
+                self.cli.use_file.display()
+            );
+        }
+        self.notifier.ready();
+    }
+
+    /// SIGUSR1: the running configuration to `$TMPDIR/keepalived.data` (default /tmp), as
+    /// keepalived writes its data dump there.
+    fn dump_data(&self) {
+        let dir = std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+        let path = dir.join("keepalived.data");
+        info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
+        if let Err(e) = std::fs::write(&path, config::dump(self.running)) {
+            error!("cannot write {}: {e}", path.display());
+        }
     }
 }

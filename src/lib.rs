@@ -10,4 +10,5 @@ pub mod daemon;
 pub mod director;
 pub mod ipvs;
 pub mod logging;
+pub mod systemd;
 pub mod vrrp;

@@ -41,3 +41,68 @@ fn sigterm_right_after_start_is_a_clean_stop() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Under systemd (Debian's unit is `Type=notify`, reload = `kill -HUP`): READY=1 once started,
+/// RELOADING=1 then READY=1 around a SIGHUP that leaves the daemon running, a SIGUSR1 data dump in
+/// $TMPDIR/keepalived.data, and STOPPING=1 at SIGTERM with a clean exit.
+#[test]
+fn systemd_notify_reload_and_data_dump() {
+    use std::os::unix::net::UnixDatagram;
+    let dir: PathBuf = std::env::temp_dir().join(format!("kard-sd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("k.conf");
+    std::fs::write(&conf, "global_defs {\n  router_id SD_TEST\n}\n").expect("config");
+    let sock_path = dir.join("notify");
+    let sock = UnixDatagram::bind(&sock_path).expect("bind notify socket");
+    sock.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let recv = || {
+        let mut buf = [0u8; 256];
+        let n = sock.recv(&mut buf).expect("a notify message within 20 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keepalived"))
+        .args(["-C", "-n", "-l", "-G", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("p"))
+        .arg("-c")
+        .arg(dir.join("c"))
+        .arg("-r")
+        .arg(dir.join("r"))
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("TMPDIR", &dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn keepalived");
+    let pid = i32::try_from(child.id()).expect("pid fits");
+    // SAFETY (all kill calls): kill(2) on our own child's pid.
+    let signal = |sig| assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    assert_eq!(recv(), "READY=1");
+
+    // A reload with a broken file keeps the daemon running, and says so to systemd.
+    std::fs::write(&conf, "global_defs {\n  router_id\n}\n").expect("config");
+    signal(libc::SIGHUP);
+    assert!(recv().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert_eq!(recv(), "READY=1");
+    assert!(child.try_wait().expect("try_wait").is_none(), "SIGHUP killed the daemon");
+
+    signal(libc::SIGUSR1);
+    let data = dir.join("keepalived.data");
+    let t0 = Instant::now();
+    while !data.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "no keepalived.data after SIGUSR1");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let text = std::fs::read_to_string(&data).expect("read keepalived.data");
+    assert!(text.contains("SD_TEST"), "the dump holds the running config (router_id SD_TEST):\n{text}");
+
+    signal(libc::SIGUSR2);
+    signal(libc::SIGTERM);
+    assert_eq!(recv(), "STOPPING=1");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
