@@ -10,6 +10,8 @@
 //! * [`conditional`], [`definition`], [`generator`]: `@id`, `$NAME=value`, `~SEQ`/`~LST` prefixes.
 //! * [`tokenize_plain`]: ordinary keywords (`alloc_strvec`); [`tokenize_shell`]: script keywords.
 
+use std::collections::VecDeque;
+
 use nom::{
     IResult, Parser,
     bytes::complete::{take_till, take_while, take_while1},
@@ -48,23 +50,40 @@ pub struct Physical {
 
 /// Split a file into the chunks keepalived reads: lines, each cut every `MAXBUF - 1` bytes, with
 /// trailing CR/LF removed and anything after a NUL byte ignored (C strings). Empty chunks are kept
-/// so that callers can tell a blank line from a comment line.
-pub fn physical_lines(bytes: &[u8]) -> Vec<Physical> {
-    let mut out = Vec::new();
-    let mut lines = bytes.split(|&b| b == b'\n').peekable();
-    let mut lineno: u32 = 0;
-    while let Some(raw) = lines.next() {
-        lineno = lineno.saturating_add(1);
-        if raw.is_empty() && lines.peek().is_none() {
-            break; // the empty "line" after a final newline
+/// so that callers can tell a blank line from a comment line. Lazy: a large file is never held
+/// as a list of lines.
+pub fn physical_lines(bytes: &[u8]) -> PhysicalLines<'_> {
+    let is_nl: fn(&u8) -> bool = |&b| b == b'\n';
+    PhysicalLines { lines: bytes.split(is_nl).peekable(), lineno: 0, pieces: VecDeque::new() }
+}
+
+/// The iterator of [`physical_lines`].
+pub struct PhysicalLines<'a> {
+    lines: std::iter::Peekable<std::slice::Split<'a, u8, fn(&u8) -> bool>>,
+    lineno: u32,
+    /// The remaining chunks of the current line (more than one only for an over-long line).
+    pieces: VecDeque<Physical>,
+}
+
+impl Iterator for PhysicalLines<'_> {
+    type Item = Physical;
+
+    fn next(&mut self) -> Option<Physical> {
+        if let Some(p) = self.pieces.pop_front() {
+            return Some(p);
+        }
+        let raw = self.lines.next()?;
+        self.lineno = self.lineno.saturating_add(1);
+        let lineno = self.lineno;
+        if raw.is_empty() {
+            if self.lines.peek().is_none() {
+                return None; // the empty "line" after a final newline
+            }
+            return Some(Physical { text: String::new(), line: lineno, col: 1, split: false });
         }
         let mut col: u32 = 1;
-        let mut first = true;
-        let chunks = raw.chunks(MAXBUF - 1);
-        if raw.is_empty() {
-            out.push(Physical { text: String::new(), line: lineno, col: 1, split: false });
-        }
-        for chunk in chunks {
+        let split = raw.len() >= MAXBUF - 1;
+        for (i, chunk) in raw.chunks(MAXBUF - 1).enumerate() {
             let upto = chunk.iter().position(|&b| b == 0).unwrap_or(chunk.len());
             let mut c = &chunk[..upto];
             while let Some((&last, rest)) = c.split_last() {
@@ -75,16 +94,14 @@ pub fn physical_lines(bytes: &[u8]) -> Vec<Physical> {
                 }
             }
             let text = String::from_utf8_lossy(c).into_owned();
-            let split = raw.len() >= MAXBUF - 1;
-            out.push(Physical { text, line: lineno, col, split: !first });
+            self.pieces.push_back(Physical { text, line: lineno, col, split: i > 0 });
             if split {
                 // Only a split line needs the width (in characters) of its first pieces.
                 col = col.saturating_add(String::from_utf8_lossy(chunk).chars().count() as u32);
             }
-            first = false;
         }
+        self.pieces.pop_front()
     }
-    out
 }
 
 /// A line with its comment removed.
@@ -630,7 +647,7 @@ mod tests {
         let mut long = "foo".to_string();
         long.push_str(&"x".repeat(1030));
         long.push_str(" bar\r\nbaz\n\n");
-        let p = physical_lines(long.as_bytes());
+        let p: Vec<Physical> = physical_lines(long.as_bytes()).collect();
         assert_eq!(p.len(), 4);
         assert_eq!(p[0].text.len(), MAXBUF - 1);
         assert_eq!((p[1].text.as_str(), p[1].line, p[1].col, p[1].split), ("xxxxxxxxxx bar", 1, 1024, true));
@@ -638,12 +655,14 @@ mod tests {
         assert_eq!((p[3].text.as_str(), p[3].line), ("", 3));
         // exactly MAXBUF-1 bytes: one chunk, no tail
         let exact = format!("{}\nz", "y".repeat(MAXBUF - 1));
-        let p = physical_lines(exact.as_bytes());
+        let p: Vec<Physical> = physical_lines(exact.as_bytes()).collect();
         assert_eq!(p.len(), 2);
         assert_eq!(p[1].line, 2);
-        assert_eq!(physical_lines(b"a\0b c\nd").iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["a", "d"]);
-        assert!(physical_lines(b"").is_empty());
-        assert_eq!(physical_lines(b"a\rb\r\r\n")[0].text, "a\rb");
+        assert_eq!(physical_lines(b"a\0b c\nd").map(|p| p.text).collect::<Vec<_>>(), ["a", "d"]);
+        assert!(physical_lines(b"").next().is_none());
+        let blank: Vec<Physical> = physical_lines(b"a\n\nb\n").collect();
+        assert_eq!(blank.iter().map(|p| (p.text.as_str(), p.line)).collect::<Vec<_>>(), [("a", 1), ("", 2), ("b", 3)]);
+        assert_eq!(physical_lines(b"a\rb\r\r\n").next().map(|p| p.text), Some("a\rb".to_string()));
     }
 
     #[test]

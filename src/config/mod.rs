@@ -33,30 +33,32 @@ pub struct Config {
 /// Read, parse and complete the config at `path`. Never fails: problems are in the diagnostics,
 /// whose `exit_code()` is what `keepalived -t` would return.
 pub fn load(path: &Path, opts: &SourceOptions) -> (Config, Diagnostics) {
-    let mut diags = Diagnostics::default();
-    let lines = source::read_config(path, opts, &mut diags);
-    let cfg = parse_lines(lines, &mut diags);
-    (cfg, diags)
+    stream(|diags, sink| source::read_config_each(path, opts, diags, sink))
 }
 
 /// As [`load`], from text in memory (tests, fuzzing, benchmarks).
 pub fn load_str(name: &str, text: &str, opts: &SourceOptions) -> (Config, Diagnostics) {
-    let mut diags = Diagnostics::default();
-    let lines = source::read_str(name, text, opts, &mut diags);
-    let cfg = parse_lines(lines, &mut diags);
-    (cfg, diags)
+    stream(|diags, sink| source::read_str_each(name, text, opts, diags, sink))
 }
 
-fn parse_lines(lines: Vec<source::Line>, diags: &mut Diagnostics) -> Config {
+/// Reads, builds and parses in one pass: each line goes into the tree builder as the source
+/// layer produces it, and each root block is parsed as soon as it is complete and then dropped,
+/// so memory holds the resulting config, not the lines or the tree of the file.
+fn stream(
+    read: impl FnOnce(&mut Diagnostics, &mut dyn FnMut(source::Line, &mut Diagnostics)),
+) -> (Config, Diagnostics) {
+    let mut diags = Diagnostics::default();
     let mut cfg = Config::default();
-    // Each root block is parsed as soon as it is complete and then dropped.
-    tree::build_each(lines, diags, |node, diags| {
+    let mut builder = tree::Builder::default();
+    let mut parse_root = |node: Node, diags: &mut Diagnostics| {
         let mut ctx = Ctx::new(diags);
         parse_root_nodes(std::slice::from_ref(&node), &mut ctx, &mut cfg);
-    });
-    let mut ctx = Ctx::new(diags);
+    };
+    read(&mut diags, &mut |line, diags| builder.push(line, diags, &mut parse_root));
+    builder.finish(&mut diags, &mut parse_root);
+    let mut ctx = Ctx::new(&mut diags);
     finish(&mut cfg, &mut ctx);
-    cfg
+    (cfg, diags)
 }
 
 /// Dispatch the root keywords to the section that owns them.

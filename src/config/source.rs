@@ -145,15 +145,15 @@ enum Item {
 }
 
 /// One file being read.
-struct FileCtx {
+struct FileCtx<'b> {
     file: Arc<PathBuf>,
     /// Directory relative includes resolve against, and `${_PWD}`.
     dir: PathBuf,
-    phys: std::vec::IntoIter<Physical>,
+    phys: lexer::PhysicalLines<'b>,
     pending: VecDeque<Item>,
 }
 
-impl FileCtx {
+impl FileCtx<'_> {
     fn next_physical(&mut self) -> Option<Physical> {
         self.phys.next()
     }
@@ -162,7 +162,8 @@ impl FileCtx {
 struct Reader<'a> {
     opts: &'a SourceOptions,
     diags: &'a mut Diagnostics,
-    out: Vec<Line>,
+    /// Where each logical line goes as soon as it is complete.
+    sink: &'a mut dyn FnMut(Line, &mut Diagnostics),
     defs: HashMap<String, Def>,
     include_check: IncludeCheck,
     /// For `include_check`: the keyword owning each open brace, and the last keyword line.
@@ -178,22 +179,45 @@ struct Reader<'a> {
 /// Read `path` and everything it includes. Problems go to `diags`; the lines read so far are
 /// always returned so that the caller can report every problem in one run.
 pub fn read_config(path: &Path, opts: &SourceOptions, diags: &mut Diagnostics) -> Vec<Line> {
-    let mut r = Reader::new(opts, diags);
+    let mut out = Vec::new();
+    read_config_each(path, opts, diags, &mut |l, _| out.push(l));
+    out
+}
+
+/// As [`read_config`], handing each line to `sink` as it is read (nothing is accumulated).
+pub fn read_config_each(
+    path: &Path,
+    opts: &SourceOptions,
+    diags: &mut Diagnostics,
+    sink: &mut dyn FnMut(Line, &mut Diagnostics),
+) {
+    let mut r = Reader::new(opts, diags, sink);
     // keepalived opens `-f` like a plain include: a glob, and a missing file is only logged
     // (`-t` exits 0). With -e keepalived exits 4, a class Diagnostics lacks: we give 6.
     let pos = Pos::new(Arc::new(path.to_path_buf()), 0, 0);
     let pattern = path.to_string_lossy();
     let checks = r.include_check;
     r.include_files(Path::new("."), &pattern, checks, &pos, 0, true);
-    r.out
 }
 
 /// Parse an in-memory config (for tests, fuzzing and benchmarks); includes resolve against the
 /// directory part of `name`.
 pub fn read_str(name: &str, text: &str, opts: &SourceOptions, diags: &mut Diagnostics) -> Vec<Line> {
-    let mut r = Reader::new(opts, diags);
+    let mut out = Vec::new();
+    read_str_each(name, text, opts, diags, &mut |l, _| out.push(l));
+    out
+}
+
+/// As [`read_str`], handing each line to `sink` as it is read.
+pub fn read_str_each(
+    name: &str,
+    text: &str,
+    opts: &SourceOptions,
+    diags: &mut Diagnostics,
+    sink: &mut dyn FnMut(Line, &mut Diagnostics),
+) {
+    let mut r = Reader::new(opts, diags, sink);
     r.read_text(Path::new(name), text.as_bytes(), 0);
-    r.out
 }
 
 fn col_after(pos: &Pos, text: &str, byte_off: usize) -> Pos {
@@ -208,7 +232,11 @@ fn trim_start_pos<'t>(text: &'t str, pos: &Pos) -> (&'t str, Pos) {
 }
 
 impl<'a> Reader<'a> {
-    fn new(opts: &'a SourceOptions, diags: &'a mut Diagnostics) -> Self {
+    fn new(
+        opts: &'a SourceOptions,
+        diags: &'a mut Diagnostics,
+        sink: &'a mut dyn FnMut(Line, &mut Diagnostics),
+    ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -217,7 +245,7 @@ impl<'a> Reader<'a> {
         Reader {
             opts,
             diags,
-            out: Vec::new(),
+            sink,
             defs: HashMap::new(),
             include_check: if opts.all_config { IncludeCheck::ALL } else { IncludeCheck::default() },
             frames: Vec::new(),
@@ -235,7 +263,7 @@ impl<'a> Reader<'a> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut f = FileCtx { file, dir, phys: lexer::physical_lines(bytes).into_iter(), pending: VecDeque::new() };
+        let mut f = FileCtx { file, dir, phys: lexer::physical_lines(bytes), pending: VecDeque::new() };
         // include_check set while reading a file does not outlive it.
         let saved = self.include_check;
         while let Some(item) = self.next_item(&mut f) {
@@ -409,7 +437,7 @@ impl<'a> Reader<'a> {
                 self.last_keyword = Some(last);
             }
         }
-        self.out.push(Line { pos, text: text.to_string() });
+        (self.sink)(Line { pos, text: text.to_string() }, self.diags);
     }
 
     /// `include_check [[+|-]match|wildcard_match|brace_match ...]`: no option means all; a first

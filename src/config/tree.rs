@@ -76,10 +76,26 @@ pub fn build(lines: Vec<Line>, diags: &mut Diagnostics) -> Vec<Node> {
 /// As [`build`], handing each root node to `f` as soon as it is complete, so that a large config
 /// never holds its whole tree in memory (the caller parses each root block and drops it).
 pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(Node, &mut Diagnostics)) {
-    // Stack of open blocks: (the node that owns it, or None for a stray '{'; its children).
-    let mut stack: Vec<(Option<Node>, Pos, Vec<Node>)> = Vec::new();
-    let mut top: Vec<Node> = Vec::new();
+    let mut b = Builder::default();
     for line in lines {
+        b.push(line, diags, &mut f);
+    }
+    b.finish(diags, &mut f);
+}
+
+/// The tree, built one line at a time: the source reader feeds it as it reads, so neither the
+/// lines nor the tree of a large config are ever all in memory.
+#[derive(Default)]
+pub struct Builder {
+    /// Open blocks: (the node that owns it, or None for a stray '{'; its children).
+    stack: Vec<(Option<Node>, Pos, Vec<Node>)>,
+    /// Root nodes not yet handed out (only the last may still get its '{').
+    top: Vec<Node>,
+}
+
+impl Builder {
+    pub fn push(&mut self, line: Line, diags: &mut Diagnostics, f: &mut impl FnMut(Node, &mut Diagnostics)) {
+        let (stack, top) = (&mut self.stack, &mut self.top);
         // Root nodes before the last are complete (only the last may still get its '{').
         if stack.is_empty() && top.len() > 1 {
             let last = top.pop();
@@ -91,7 +107,7 @@ pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(N
         if line.is_open() {
             let cur = match stack.last_mut() {
                 Some((_, _, nodes)) => nodes,
-                None => &mut top,
+                None => top,
             };
             let owner = match cur.last() {
                 Some(n) if n.block.is_none() => cur.pop(),
@@ -106,7 +122,7 @@ pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(N
                 Some((owner, open, nodes)) => {
                     let parent = match stack.last_mut() {
                         Some((_, _, n)) => n,
-                        None => &mut top,
+                        None => top,
                     };
                     match owner {
                         Some(mut n) => {
@@ -128,7 +144,7 @@ pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(N
                 tokens.push(Token { pos: line.pos.at_col(col), text: CompactString::from(sp.text) });
             });
             if tokens.is_empty() {
-                continue;
+                return;
             }
             let node = Node { text: line.text, tokens, block: None };
             match stack.last_mut() {
@@ -137,26 +153,31 @@ pub fn build_each(lines: Vec<Line>, diags: &mut Diagnostics, mut f: impl FnMut(N
             }
         }
     }
-    if !stack.is_empty() {
-        let n = stack.len();
-        let pos = stack[0].1.clone();
-        diags.push(pos, Severity::Error, format!("There are {n} missing '}}'s or extra '{{'s (block opened here)"));
-        while let Some((owner, open, nodes)) = stack.pop() {
-            let parent = match stack.last_mut() {
-                Some((_, _, p)) => p,
-                None => &mut top,
-            };
-            match owner {
-                Some(mut o) => {
-                    o.block = Some(Block { open, nodes });
-                    parent.push(o);
+
+    /// End of input: closes what is still open (reported) and hands out the remaining roots.
+    pub fn finish(mut self, diags: &mut Diagnostics, f: &mut impl FnMut(Node, &mut Diagnostics)) {
+        let (stack, top) = (&mut self.stack, &mut self.top);
+        if let Some((_, first, _)) = stack.first() {
+            let n = stack.len();
+            let pos = first.clone();
+            diags.push(pos, Severity::Error, format!("There are {n} missing '}}'s or extra '{{'s (block opened here)"));
+            while let Some((owner, open, nodes)) = stack.pop() {
+                let parent = match stack.last_mut() {
+                    Some((_, _, p)) => p,
+                    None => &mut *top,
+                };
+                match owner {
+                    Some(mut o) => {
+                        o.block = Some(Block { open, nodes });
+                        parent.push(o);
+                    }
+                    None => parent.extend(nodes),
                 }
-                None => parent.extend(nodes),
             }
         }
-    }
-    for n in top {
-        f(n, diags);
+        for n in self.top {
+            f(n, diags);
+        }
     }
 }
 
