@@ -57,9 +57,11 @@ pub fn physical_lines(bytes: &[u8]) -> PhysicalLines<'_> {
     PhysicalLines { lines: bytes.split(is_nl).peekable(), lineno: 0, pieces: VecDeque::new() }
 }
 
+type RawLines<'a> = std::iter::Peekable<std::slice::Split<'a, u8, fn(&u8) -> bool>>;
+
 /// The iterator of [`physical_lines`].
 pub struct PhysicalLines<'a> {
-    lines: std::iter::Peekable<std::slice::Split<'a, u8, fn(&u8) -> bool>>,
+    lines: RawLines<'a>,
     lineno: u32,
     /// The remaining chunks of the current line (more than one only for an over-long line).
     pieces: VecDeque<Physical>,
@@ -76,9 +78,7 @@ impl Iterator for PhysicalLines<'_> {
         self.lineno = self.lineno.saturating_add(1);
         let lineno = self.lineno;
         if raw.is_empty() {
-            if self.lines.peek().is_none() {
-                return None; // the empty "line" after a final newline
-            }
+            self.lines.peek()?; // none: the empty "line" after a final newline
             return Some(Physical { text: String::new(), line: lineno, col: 1, split: false });
         }
         let mut col: u32 = 1;
