@@ -71,7 +71,9 @@ impl Vip {
             _ => None,
         };
         let mut flags = 0;
-        if a.nodad {
+        // keepalived adds every IPv6 VIP without DAD (seen as "nodad" in `ip addr`): a backup
+        // taking over must not wait for, or fail, duplicate detection against the old master.
+        if a.nodad || a.addr.is_ipv6() {
             flags |= IFA_F_NODAD;
         }
         if a.home {
@@ -323,6 +325,48 @@ mod tests {
         assert!(b.len() > 24 + 16 + 8, "IFA_FLAGS for flags above 8 bits");
         a.brd = Some("-".into());
         assert_eq!(Vip::from_config(&a, "eth0", 3).brd, None);
+    }
+
+    #[test]
+    fn ipv6_vips_nodad_and_slash128_deprecated() {
+        let mut a = IpAddress {
+            pos: crate::config::Pos::none(),
+            addr: "fd00::100".parse().unwrap(),
+            prefix: 128,
+            brd: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+            peer: None,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+            use_vmac: false,
+            preferred_lft: None,
+        };
+        let v = Vip::from_config(&a, "eth0", 2);
+        assert_eq!(v.flags, IFA_F_NODAD);
+        assert!(v.deprecated);
+        let b = encode(&v, true, 1);
+        // IFA_LOCAL + IFA_ADDRESS (20 each), IFA_CACHEINFO: preferred 0, valid forever.
+        assert_eq!(b.len(), 24 + 20 + 20 + 20);
+        assert_eq!(&b[64..68], &[20, 0, IFA_CACHEINFO as u8, 0]);
+        assert_eq!(&b[68..72], &0u32.to_ne_bytes());
+        assert_eq!(&b[72..76], &u32::MAX.to_ne_bytes());
+        a.preferred_lft = Some("forever".into());
+        assert!(!Vip::from_config(&a, "eth0", 2).deprecated);
+        a.prefix = 64;
+        a.preferred_lft = None;
+        assert!(!Vip::from_config(&a, "eth0", 2).deprecated);
+        a.preferred_lft = Some("0".into());
+        assert!(Vip::from_config(&a, "eth0", 2).deprecated);
+        a.addr = "10.0.0.1".parse().unwrap();
+        a.preferred_lft = None;
+        assert_eq!(Vip::from_config(&a, "eth0", 2).flags, 0, "no nodad for IPv4");
+        assert!(!encode(&Vip::from_config(&a, "eth0", 2), false, 1).is_empty());
     }
 
     #[test]

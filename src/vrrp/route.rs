@@ -13,9 +13,9 @@ use std::net::IpAddr;
 
 use log::{error, info, warn};
 
-use super::addr::{self, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink, push_attr};
+use super::addr::{self, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink, Vip, push_attr};
 use crate::config::system;
-use crate::config::vrrp::{Route, Rule, Scope};
+use crate::config::vrrp::{Route, Rule, Scope, VrrpConfig};
 
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
@@ -386,6 +386,10 @@ pub fn encode_rule(r: &RuleSpec, add: bool, seq: u32) -> Vec<u8> {
     addr::finish(b)
 }
 
+fn sep(label: &str) -> &'static str {
+    if label.is_empty() { "" } else { " " }
+}
+
 fn route_text(r: &RouteSpec) -> String {
     let dst = match r.dst {
         Some((a, l)) => format!("{a}/{l}"),
@@ -464,7 +468,7 @@ impl Routing {
     /// log lines ("(VI_1)").
     pub fn set(&self, nl: &Netlink, label: &str, what: &str) {
         if !self.routes.is_empty() {
-            info!("{label} setting {what} Routes");
+            info!("{label}{}setting {what} Routes", sep(label));
         }
         for r in &self.routes {
             if let Err(e) = apply_route(nl, r, true) {
@@ -472,7 +476,7 @@ impl Routing {
             }
         }
         if !self.rules.is_empty() {
-            info!("{label} setting {what} Rules");
+            info!("{label}{}setting {what} Rules", sep(label));
         }
         for r in &self.rules {
             if let Err(e) = apply_rule(nl, r, true) {
@@ -484,7 +488,7 @@ impl Routing {
     /// Rules first, then routes (keepalived's order when leaving MASTER).
     pub fn clear(&self, nl: &Netlink, label: &str, what: &str) {
         if !self.rules.is_empty() {
-            info!("{label} removing {what} Rules");
+            info!("{label}{}removing {what} Rules", sep(label));
         }
         for r in &self.rules {
             if let Err(e) = apply_rule(nl, r, false) {
@@ -492,11 +496,59 @@ impl Routing {
             }
         }
         if !self.routes.is_empty() {
-            info!("{label} removing {what} Routes");
+            info!("{label}{}removing {what} Routes", sep(label));
         }
         for r in &self.routes {
             if let Err(e) = apply_route(nl, r, false) {
                 error!("{label} cannot remove route {}: {e}", route_text(r));
+            }
+        }
+    }
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules`: set when the VRRP side starts and
+/// removed when it stops (keepalived 2.2.7 removes them at stop, even an address that was
+/// already there before it started).
+#[derive(Debug, Clone, Default)]
+pub struct Statics {
+    vips: Vec<Vip>,
+    routing: Routing,
+}
+
+impl Statics {
+    pub fn from_config(v: &VrrpConfig) -> Statics {
+        let mut vips = Vec::new();
+        for a in &v.static_addresses {
+            let Some(dev) = a.dev.as_deref() else {
+                error!("static address {} has no dev - ignoring", a.addr);
+                continue;
+            };
+            match super::socket::ifindex(dev) {
+                Ok(idx) => vips.push(Vip::from_config(a, dev, idx)),
+                Err(e) => error!("static address {}: interface {dev}: {e} - ignoring", a.addr),
+            }
+        }
+        Statics { vips, routing: Routing::from_config("static", &v.static_routes, &v.static_rules) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vips.is_empty() && self.routing.is_empty()
+    }
+
+    pub fn set(&self, nl: &Netlink) {
+        for v in &self.vips {
+            if let Err(e) = nl.add(v) {
+                error!("cannot add static address {}/{} on {}: {e}", v.addr, v.prefix, v.dev);
+            }
+        }
+        self.routing.set(nl, "", "static");
+    }
+
+    pub fn clear(&self, nl: &Netlink) {
+        self.routing.clear(nl, "", "static");
+        for v in &self.vips {
+            if let Err(e) = nl.del(v) {
+                error!("cannot remove static address {}/{} from {}: {e}", v.addr, v.prefix, v.dev);
             }
         }
     }

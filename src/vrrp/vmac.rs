@@ -16,7 +16,7 @@ use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use super::addr::{self, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink, Vip, push_attr};
 use super::wire::MacAddr;
@@ -254,7 +254,12 @@ fn rp_filter_hold() {
     for n in names {
         let Some(cur) = read_sysctl("ipv4", &n, "rp_filter") else { continue };
         if cur < all && write_sysctl("ipv4", &n, "rp_filter", all).is_ok() {
-            info!("NOTICE: setting sysctl net.ipv4.conf.{n}.rp_filter from {cur} to {all}");
+            // keepalived reports only `default` and `all`; the interfaces change silently.
+            if n == "default" {
+                info!("NOTICE: setting sysctl net.ipv4.conf.{n}.rp_filter from {cur} to {all}");
+            } else {
+                debug!("setting sysctl net.ipv4.conf.{n}.rp_filter from {cur} to {all}");
+            }
             g.saved.push((n, cur));
         }
     }
@@ -271,7 +276,7 @@ fn rp_filter_release() {
         return;
     }
     for (n, v) in std::mem::take(&mut g.saved).into_iter().rev() {
-        if write_sysctl("ipv4", &n, "rp_filter", v).is_ok() {
+        if write_sysctl("ipv4", &n, "rp_filter", v).is_ok() && (n == "all" || n == "default") {
             info!("NOTICE: resetting sysctl net.ipv4.conf.{n}.rp_filter to {v}");
         }
     }
@@ -299,6 +304,10 @@ impl Vmac {
         mac: MacAddr,
         v6: bool,
     ) -> Result<Vmac, VmacError> {
+        if !v6 {
+            // Before the VMAC exists, so it starts from the raised `default` and gets its own 0.
+            rp_filter_hold();
+        }
         let existing = match nl.call(|seq| encode_get(name, seq)) {
             Ok(reply) => parse_link(&reply),
             Err(_) => None,
@@ -306,17 +315,29 @@ impl Vmac {
         let index = match existing {
             Some(f) if f.kind.as_deref() == Some("macvlan") && f.parent == Some(base_index) => {
                 info!("{label}: VMAC interface {name} already exists - reusing it");
-                f.index
+                Ok(f.index)
             }
-            Some(_) => return Err(VmacError::NameTaken(name.to_string())),
-            None => {
-                nl.call(|seq| encode_create(name, base_index, mac, seq))
-                    .map_err(|e| VmacError::Netlink("creating the macvlan", e))?;
-                let reply = nl.call(|seq| encode_get(name, seq)).map_err(|e| VmacError::Netlink("looking it up", e))?;
-                let f = parse_link(&reply)
-                    .ok_or_else(|| VmacError::Netlink("looking it up", io::Error::from(io::ErrorKind::NotFound)))?;
-                info!("{label}: Success creating VMAC interface {name}");
-                f.index
+            Some(_) => Err(VmacError::NameTaken(name.to_string())),
+            None => nl
+                .call(|seq| encode_create(name, base_index, mac, seq))
+                .map_err(|e| VmacError::Netlink("creating the macvlan", e))
+                .and_then(|_| nl.call(|seq| encode_get(name, seq)).map_err(|e| VmacError::Netlink("looking it up", e)))
+                .and_then(|reply| {
+                    parse_link(&reply)
+                        .ok_or_else(|| VmacError::Netlink("looking it up", io::Error::from(io::ErrorKind::NotFound)))
+                })
+                .map(|f| {
+                    info!("{label}: Success creating VMAC interface {name}");
+                    f.index
+                }),
+        };
+        let index = match index {
+            Ok(i) => i,
+            Err(e) => {
+                if !v6 {
+                    rp_filter_release();
+                }
+                return Err(e);
             }
         };
         // From here on a failure still removes the interface (the drop).
@@ -328,7 +349,6 @@ impl Vmac {
         if v6 {
             vmac.copy_link_local(base);
         } else {
-            rp_filter_hold();
             // An IPv4 VMAC needs no IPv6 at all (keepalived disables it).
             let _ = write_sysctl("ipv6", name, "disable_ipv6", 1);
             for (k, v) in [("arp_ignore", 1), ("accept_local", 1), ("promote_secondaries", 1), ("rp_filter", 0)] {
