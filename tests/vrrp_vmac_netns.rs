@@ -440,6 +440,93 @@ fn xmit_base(tag: &str, net: u8, which: Impl) -> Vec<[u8; 6]> {
     srcs
 }
 
+/// IPv6 instance: VMAC 00:00:5e:00:02:33 carrying the parent's link-local (the adverts'
+/// source); the neighbour learns the VIP at the virtual MAC; kill -9 fails over.
+fn vmac_v6_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> Duration {
+    let lab = Lab::new(tag, net);
+    let label = format!("use_vmac IPv6: master={} backup={}", hi.name(), lo.name());
+    let vip = format!("fd00:77:{net}::100");
+    let conf = |i: usize, prio: u8| {
+        format!(
+            "global_defs {{\n    router_id test\n}}\nvrrp_instance VI_6 {{\n    state BACKUP\n    interface eth0\n    \
+             virtual_router_id {VRID}\n    priority {prio}\n    advert_int 0.1\n    use_vmac\n    \
+             virtual_ipaddress {{\n        {vip}/64\n    }}\n}}\n"
+        )
+        .replace("VI_6", &format!("VI_{i}"))
+    };
+    let start = |i: usize, which: Impl, prio: u8| {
+        let tag = format!("{i}-{}-v6", which.name());
+        let path = lab.dir.join(format!("{tag}.conf"));
+        std::fs::write(&path, conf(i, prio)).unwrap();
+        let log = lab.dir.join(format!("{tag}.log"));
+        let f = std::fs::File::create(&log).unwrap();
+        let bin = if which == Impl::Ours { OURS } else { ORACLE };
+        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &lab.ns(i), bin, "-n", "-l", "-D", "-P", "-f"])
+            .arg(&path)
+            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Node { child, log }
+    };
+    let has = |i: usize| lab.ip(i, &["-o", "-6", "addr", "show", "dev", "vrrp.51"]).contains(&format!(" {vip}/"));
+    let n1 = start(1, hi, 150);
+    let n2 = start(2, lo, 100);
+    let logs = |a: &Node, b: &Node| format!("--- node 1\n{}\n--- node 2\n{}", a.log(), b.log());
+    wait_for(Duration::from_secs(6), || has(1) && !has(2))
+        .unwrap_or_else(|| panic!("{label}: no convergence\n{}", logs(&n1, &n2)));
+    sleep(Duration::from_millis(300));
+    assert!(has(1) && !has(2), "{label}: not a single master\n{}", logs(&n1, &n2));
+    for i in [1, 2] {
+        let l = lab.vmac_link(i);
+        assert!(l.contains("link/ether 00:00:5e:00:02:33") && l.contains("macvlan mode private"), "{label}: {l}");
+        // The parent's link-local, copied (deprecated, nodad) onto the VMAC.
+        let parent_ll = lab.ip(i, &["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+        let ll = parent_ll.split_whitespace().skip_while(|w| *w != "inet6").nth(1).unwrap_or("?").to_string();
+        let on_vmac = lab.ip(i, &["-o", "-6", "addr", "show", "dev", "vrrp.51", "scope", "link"]);
+        assert!(on_vmac.contains(&ll) && on_vmac.contains("deprecated"), "{label}: node {i} VMAC LL {on_vmac} vs {ll}");
+    }
+    // The neighbour talks to the VIP and learns it at the virtual MAC.
+    let _ = lab.ip(3, &["addr", "add", &format!("fd00:77:{net}::3/64"), "dev", "eth0", "nodad"]);
+    let target = vip.clone();
+    let resolved = || {
+        let t = target.clone();
+        in_ns(&lab.ns(3), move || {
+            let s = std::net::UdpSocket::bind("[::]:0").unwrap();
+            let _ = s.send_to(b"x", (t.parse::<std::net::Ipv6Addr>().unwrap(), 9));
+        });
+        lab.ip(3, &["-6", "neigh", "show", &vip]).contains("lladdr 00:00:5e:00:02:33")
+    };
+    wait_for(Duration::from_secs(2), resolved)
+        .unwrap_or_else(|| panic!("{label}: VIP not at the VMAC: {}", lab.ip(3, &["-6", "neigh"])));
+    lab.kill_all(1);
+    let kill = wait_for(Duration::from_secs(3), || has(2))
+        .unwrap_or_else(|| panic!("{label}: no takeover after kill -9\n{}", logs(&n1, &n2)));
+    assert!(kill <= Duration::from_millis(361 + 400), "{label}: takeover after {kill:?}");
+    for (n, log) in [(1, n1.log()), (2, n2.log())] {
+        for bad in ["cannot add", "cannot start", "invalid", "mismatch"] {
+            assert!(!log.contains(bad), "{label}: node {n} logged '{bad}':\n{log}");
+        }
+    }
+    kill
+}
+
+#[test]
+fn vmac_ipv6_both_roles() {
+    skip_unless_lab!();
+    let a = vmac_v6_pair("g", 67, Impl::Ours, Impl::Keepalived);
+    let b = vmac_v6_pair("h", 68, Impl::Keepalived, Impl::Ours);
+    println!(
+        "== use_vmac IPv6 kill->backup: ours master {:.3}s, keepalived master {:.3}s",
+        a.as_secs_f64(),
+        b.as_secs_f64()
+    );
+}
+
 #[test]
 fn vmac_xmit_base_sends_from_parent() {
     skip_unless_lab!();
