@@ -753,6 +753,30 @@ mod tests {
     }
 
     #[test]
+    fn statics_resolve_devices() {
+        let mut v = VrrpConfig::default();
+        let text = "static_ipaddress {\n 10.9.9.9/32 dev lo\n 10.9.9.8/32\n 10.9.9.7/32 dev no-such-if0\n}\n";
+        let dir = std::env::temp_dir().join(format!("vrrp-statics-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let f = dir.join("s.conf");
+        std::fs::write(&f, text).unwrap();
+        let (cfg, _) = crate::config::load(&f, &crate::config::SourceOptions::default());
+        v.static_addresses = cfg.vrrp.static_addresses;
+        assert_eq!(v.static_addresses.len(), 3);
+        let mut r = route("10.0.0.0/8 nexthop via 1.1.1.1");
+        r.dst = Some(("10.0.0.0".parse().unwrap(), 8));
+        v.static_routes = vec![r, route("default dev lo")];
+        let s = Statics::from_config(&v);
+        // Only the address on an existing device, only the installable route.
+        assert_eq!(s.vips.len(), 1);
+        assert_eq!(s.vips[0].dev, "lo");
+        assert_eq!(s.routing.routes.len(), 1);
+        assert!(!s.is_empty());
+        assert!(Statics::from_config(&VrrpConfig::default()).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn protocol_names() {
         assert_eq!(proto_num(None), Some(18));
         assert_eq!(proto_num(Some("static")), Some(4));

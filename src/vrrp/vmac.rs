@@ -467,6 +467,13 @@ mod tests {
         assert_eq!(&g[32..], &[9, 0, 3, 0, b'e', b't', b'h', b'0', 0, 0, 0, 0]);
     }
 
+    #[test]
+    fn error_texts() {
+        assert!(VmacError::NameTaken("vrrp.1".into()).to_string().contains("vrrp.1"));
+        let e = VmacError::Netlink("creating the macvlan", io::Error::from_raw_os_error(libc::EPERM));
+        assert!(e.to_string().starts_with("creating the macvlan: "));
+    }
+
     fn link_reply(index: i32, parent: Option<u32>, kind: Option<&str>) -> Vec<u8> {
         let mut b = addr::begin(RTM_NEWLINK, 0, 1);
         b.extend_from_slice(&[0, 0, 1, 0]);
