@@ -650,8 +650,8 @@ fn new_vmac(
     v6: bool,
 ) -> Result<Vmac> {
     let prefix = g.other.iter().find(|(k, _, _)| k == "vmac_prefix").and_then(|(_, a, _)| a.first());
-    let name = vmac::vmac_name(cfg_vm.name.as_deref(), prefix.map(String::as_str), vrid);
     let mac = vmac::vmac_addr(vrid, v6, cfg_vm.mac.as_deref())?;
+    let name = vmac::claim_name(cfg_vm.name.as_deref(), prefix.map(String::as_str), vrid, v6);
     let label = format!("({})", inst.name);
     Vmac::create(nl.clone(), &label, base, base_idx, &name, mac, v6).with_context(|| format!("VMAC {name} on {base}"))
 }

@@ -84,11 +84,44 @@ pub fn vmac_addr(vrid: u8, v6: bool, configured: Option<&str>) -> Result<MacAddr
     Ok(MacAddr(mac))
 }
 
-/// The VMAC's name: configured, or `PREFIX.VRID` (`vmac_prefix`, default "vrrp").
-pub fn vmac_name(configured: Option<&str>, prefix: Option<&str>, vrid: u8) -> String {
-    match configured {
-        Some(n) => n.to_string(),
-        None => format!("{}.{vrid}", prefix.unwrap_or("vrrp")),
+/// The VMAC's name: configured, or `PREFIX.VRID` (`vmac_prefix`, default "vrrp"). When an
+/// earlier instance (IPv4 and IPv6 may share a VRID) already took the generated name,
+/// keepalived 2.2.7 names the second `PREFIX6.VRID` (IPv6) or `PREFIX1.VRID` (IPv4); `taken`
+/// says whether a name is in use.
+pub fn vmac_name(
+    configured: Option<&str>,
+    prefix: Option<&str>,
+    vrid: u8,
+    v6: bool,
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    if let Some(n) = configured {
+        return n.to_string();
+    }
+    let p = prefix.unwrap_or("vrrp");
+    let first = format!("{p}.{vrid}");
+    if !taken(&first) {
+        return first;
+    }
+    format!("{p}{}.{vrid}", if v6 { "6" } else { "1" })
+}
+
+/// Generated VMAC names in use by this process's instances.
+static NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Picks the instance's VMAC name (see [`vmac_name`]) and records it until released.
+pub fn claim_name(configured: Option<&str>, prefix: Option<&str>, vrid: u8, v6: bool) -> String {
+    let Ok(mut g) = NAMES.lock() else { return vmac_name(configured, prefix, vrid, v6, |_| false) };
+    let n = vmac_name(configured, prefix, vrid, v6, |x| g.iter().any(|y| y == x));
+    g.push(n.clone());
+    n
+}
+
+fn release_name(name: &str) {
+    if let Ok(mut g) = NAMES.lock()
+        && let Some(i) = g.iter().position(|y| y == name)
+    {
+        g.remove(i);
     }
 }
 
@@ -294,7 +327,8 @@ pub struct Vmac {
 
 impl Vmac {
     /// Creates (or takes over a leftover of an earlier run) the VMAC `name` on `base`.
-    /// `label` is the instance's log prefix, `v6` its family.
+    /// `label` is the instance's log prefix, `v6` its family. A name from [`claim_name`] is
+    /// released on failure or when the Vmac is dropped.
     pub fn create(
         nl: Arc<Netlink>,
         label: &str,
@@ -337,6 +371,7 @@ impl Vmac {
                 if !v6 {
                     rp_filter_release();
                 }
+                release_name(name);
                 return Err(e);
             }
         };
@@ -388,6 +423,7 @@ impl Vmac {
 
 impl Drop for Vmac {
     fn drop(&mut self) {
+        release_name(&self.name);
         match self.nl.call(|seq| encode_delete(self.ifindex, seq)) {
             Ok(_) => info!("{}: Success removing VMAC interface {}", self.label, self.name),
             Err(e) => warn!("{}: cannot remove VMAC interface {}: {e}", self.label, self.name),
@@ -420,9 +456,20 @@ mod tests {
             assert!(vmac_addr(7, false, Some(bad)).is_err(), "{bad}");
         }
         assert!(vmac_addr(7, false, Some("zz")).unwrap_err().to_string().contains("zz"));
-        assert_eq!(vmac_name(None, None, 51), "vrrp.51");
-        assert_eq!(vmac_name(None, Some("vk"), 9), "vk.9");
-        assert_eq!(vmac_name(Some("vm6"), Some("vk"), 9), "vm6");
+        let free = |_: &str| false;
+        assert_eq!(vmac_name(None, None, 51, false, free), "vrrp.51");
+        assert_eq!(vmac_name(None, None, 51, true, free), "vrrp.51");
+        assert_eq!(vmac_name(None, Some("vk"), 9, false, free), "vk.9");
+        assert_eq!(vmac_name(Some("vm6"), Some("vk"), 9, false, |_| true), "vm6");
+        // Second instance with the same VRID (keepalived: vrrp6.N for IPv6, vrrp1.N for IPv4).
+        let used = |n: &str| n == "vrrp.51";
+        assert_eq!(vmac_name(None, None, 51, true, used), "vrrp6.51");
+        assert_eq!(vmac_name(None, None, 51, false, used), "vrrp1.51");
+        let a = claim_name(None, Some("claimtest"), 3, false);
+        let b = claim_name(None, Some("claimtest"), 3, true);
+        assert_eq!((a.as_str(), b.as_str()), ("claimtest.3", "claimtest6.3"));
+        release_name(&a);
+        assert_eq!(claim_name(None, Some("claimtest"), 3, true), "claimtest.3");
     }
 
     #[test]
