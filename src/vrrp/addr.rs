@@ -16,14 +16,16 @@ use crate::config::vrrp::{IpAddress, Scope};
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
+const NLA_F_NESTED: u16 = 0x8000;
+pub(crate) const NLM_F_REQUEST: u16 = 0x1;
+pub(crate) const NLM_F_ACK: u16 = 0x4;
+pub(crate) const NLM_F_EXCL: u16 = 0x200;
+pub(crate) const NLM_F_CREATE: u16 = 0x400;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_LABEL: u16 = 3;
 const IFA_BROADCAST: u16 = 4;
+const IFA_CACHEINFO: u16 = 6;
 const IFA_FLAGS: u16 = 8;
 const IFA_F_NODAD: u32 = 0x02;
 const IFA_F_HOMEADDRESS: u32 = 0x10;
@@ -41,6 +43,8 @@ pub struct Vip {
     pub label: Option<String>,
     pub brd: Option<std::net::Ipv4Addr>,
     pub flags: u32,
+    /// Added with preferred_lft 0 (never chosen as a source address).
+    pub deprecated: bool,
 }
 
 fn scope_num(s: Scope) -> u8 {
@@ -67,7 +71,9 @@ impl Vip {
             _ => None,
         };
         let mut flags = 0;
-        if a.nodad {
+        // keepalived adds every IPv6 VIP without DAD (seen as "nodad" in `ip addr`): a backup
+        // taking over must not wait for, or fail, duplicate detection against the old master.
+        if a.nodad || a.addr.is_ipv6() {
             flags |= IFA_F_NODAD;
         }
         if a.home {
@@ -88,11 +94,18 @@ impl Vip {
             label: a.label.clone(),
             brd,
             flags,
+            // keepalived deprecates /128 IPv6 addresses unless told `preferred_lft forever`.
+            deprecated: match a.preferred_lft.as_deref() {
+                Some("0") => true,
+                Some(_) => false,
+                None => a.addr.is_ipv6() && a.prefix == 128,
+            },
         }
     }
 }
 
-fn push_attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
+/// Appends one rtattr (length, type, data, padding to 4 bytes).
+pub(crate) fn push_attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
     let len = 4 + data.len();
     buf.extend_from_slice(&(len as u16).to_ne_bytes());
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -102,7 +115,41 @@ fn push_attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
     }
 }
 
-fn addr_bytes(a: &IpAddr) -> Vec<u8> {
+/// Starts a netlink message: header with the length left to [`finish`].
+pub(crate) fn begin(kind: u16, flags: u16, seq: u32) -> Vec<u8> {
+    let mut b = Vec::with_capacity(128);
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&kind.to_ne_bytes());
+    b.extend_from_slice(&flags.to_ne_bytes());
+    b.extend_from_slice(&seq.to_ne_bytes());
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    b
+}
+
+/// Writes the total length into the header `begin` made.
+pub(crate) fn finish(mut b: Vec<u8>) -> Vec<u8> {
+    let len = (b.len() as u32).to_ne_bytes();
+    for (d, s) in b.iter_mut().zip(len) {
+        *d = s;
+    }
+    b
+}
+
+/// Opens a nested attribute; close it with [`end_nest`] and the offset returned.
+pub(crate) fn begin_nest(buf: &mut Vec<u8>, kind: u16) -> usize {
+    let at = buf.len();
+    push_attr(buf, kind | NLA_F_NESTED, &[]);
+    at
+}
+
+pub(crate) fn end_nest(buf: &mut [u8], at: usize) {
+    let len = ((buf.len() - at) as u16).to_ne_bytes();
+    if let Some(d) = buf.get_mut(at..at + 2) {
+        d.copy_from_slice(&len);
+    }
+}
+
+pub(crate) fn addr_bytes(a: &IpAddr) -> Vec<u8> {
     match a {
         IpAddr::V4(v) => v.octets().to_vec(),
         IpAddr::V6(v) => v.octets().to_vec(),
@@ -141,6 +188,14 @@ pub fn encode(v: &Vip, add: bool, seq: u32) -> Vec<u8> {
         if v.flags > 0xff {
             push_attr(&mut b, IFA_FLAGS, &v.flags.to_ne_bytes());
         }
+        if v.deprecated {
+            // ifa_cacheinfo: preferred 0, valid forever, timestamps unused.
+            let mut ci = Vec::with_capacity(16);
+            ci.extend_from_slice(&0u32.to_ne_bytes());
+            ci.extend_from_slice(&u32::MAX.to_ne_bytes());
+            ci.extend_from_slice(&[0; 8]);
+            push_attr(&mut b, IFA_CACHEINFO, &ci);
+        }
     }
     let len = b.len() as u32;
     b[..4].copy_from_slice(&len.to_ne_bytes());
@@ -170,14 +225,22 @@ impl Netlink {
     }
 
     fn request(&self, v: &Vip, add: bool) -> io::Result<()> {
+        self.call(|seq| encode(v, add, seq)).map(|_| ())
+    }
+
+    /// Sends the message `build(seq)` makes and returns the first reply datagram; an
+    /// NLMSG_ERROR with a non-zero errno becomes that error. Other rtnetlink modules (links,
+    /// routes, rules) share this socket through it.
+    pub fn call(&self, build: impl FnOnce(u32) -> Vec<u8>) -> io::Result<Vec<u8>> {
         let mut g = self.inner.lock().map_err(|_| io::Error::other("netlink lock poisoned"))?;
         g.1 = g.1.wrapping_add(1);
-        let msg = encode(v, add, g.1);
+        let msg = build(g.1);
         g.0.send(&msg[..], Msg::empty())?;
-        let mut buf = vec![0u8; 4096];
+        let mut buf = vec![0u8; 16384];
         let (n, _) = g.0.recv(&mut buf[..], Msg::empty())?;
-        match decode_ack(buf.get(..n).unwrap_or(&[])) {
-            Some(0) | None => Ok(()),
+        buf.truncate(n);
+        match decode_ack(&buf) {
+            Some(0) | None => Ok(buf),
             Some(errno) => Err(io::Error::from_raw_os_error(errno)),
         }
     }
@@ -213,6 +276,7 @@ mod tests {
             label: Some("eth0:1".into()),
             brd: Some("10.1.2.255".parse().unwrap()),
             flags: 0,
+            deprecated: false,
         }
     }
 
@@ -261,6 +325,48 @@ mod tests {
         assert!(b.len() > 24 + 16 + 8, "IFA_FLAGS for flags above 8 bits");
         a.brd = Some("-".into());
         assert_eq!(Vip::from_config(&a, "eth0", 3).brd, None);
+    }
+
+    #[test]
+    fn ipv6_vips_nodad_and_slash128_deprecated() {
+        let mut a = IpAddress {
+            pos: crate::config::Pos::none(),
+            addr: "fd00::100".parse().unwrap(),
+            prefix: 128,
+            brd: None,
+            dev: None,
+            scope: Scope::Global,
+            label: None,
+            peer: None,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            no_track: false,
+            use_vmac: false,
+            preferred_lft: None,
+        };
+        let v = Vip::from_config(&a, "eth0", 2);
+        assert_eq!(v.flags, IFA_F_NODAD);
+        assert!(v.deprecated);
+        let b = encode(&v, true, 1);
+        // IFA_LOCAL + IFA_ADDRESS (20 each), IFA_CACHEINFO: preferred 0, valid forever.
+        assert_eq!(b.len(), 24 + 20 + 20 + 20);
+        assert_eq!(&b[64..68], &[20, 0, IFA_CACHEINFO as u8, 0]);
+        assert_eq!(&b[68..72], &0u32.to_ne_bytes());
+        assert_eq!(&b[72..76], &u32::MAX.to_ne_bytes());
+        a.preferred_lft = Some("forever".into());
+        assert!(!Vip::from_config(&a, "eth0", 2).deprecated);
+        a.prefix = 64;
+        a.preferred_lft = None;
+        assert!(!Vip::from_config(&a, "eth0", 2).deprecated);
+        a.preferred_lft = Some("0".into());
+        assert!(Vip::from_config(&a, "eth0", 2).deprecated);
+        a.addr = "10.0.0.1".parse().unwrap();
+        a.preferred_lft = None;
+        assert_eq!(Vip::from_config(&a, "eth0", 2).flags, 0, "no nodad for IPv4");
+        assert!(!encode(&Vip::from_config(&a, "eth0", 2), false, 1).is_empty());
     }
 
     #[test]

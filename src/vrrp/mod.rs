@@ -3,17 +3,20 @@
 //! `wire`: packet formats (adverts, gratuitous ARP, unsolicited NA) as zero-copy views and
 //! owned representations; `fsm`: the per-instance state machine, sans I/O; `validate`: the
 //! receive checks in keepalived's order; `socket`, `garp`, `addr`: the raw VRRP socket, the
-//! packet socket for GARP/NA and the rtnetlink address calls; `runtime`: the tasks that tie them
+//! packet socket for GARP/NA and the rtnetlink address calls; `route`, `vmac`: routes/rules
+//! and the use_vmac macvlan; `runtime`: the tasks that tie them
 //! together in the daemon.
 
 pub mod addr;
 pub mod fsm;
 pub mod garp;
 pub mod link;
+pub mod route;
 pub mod runtime;
 pub mod socket;
 pub mod track;
 pub mod validate;
+pub mod vmac;
 pub mod wire;
 
 pub use runtime::run_until;

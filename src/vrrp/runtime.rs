@@ -17,9 +17,11 @@ use super::addr::{Netlink, Vip};
 use super::fsm::{self, Action, Event, State};
 use super::garp::{GarpSocket, Pacing};
 use super::link;
+use super::route;
 use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
 use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
+use super::vmac::{self, Vmac};
 use super::wire::vrrp::{self as vw, Addresses, Body, ChecksumMode, Repr};
 use crate::config::Config;
 use crate::config::global::GlobalDefs;
@@ -31,7 +33,8 @@ use crate::config::vrrp::{AuthType, InitialState, VrrpInstance};
 /// instance it only waits for `stop`.
 pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bool, stop: F) -> Result<()> {
     let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
-    if !enabled || instances.is_empty() {
+    let statics = route::Statics::from_config(&cfg.vrrp);
+    if !enabled || (instances.is_empty() && statics.is_empty()) {
         return stop.await;
     }
     let nl = match Netlink::open() {
@@ -45,6 +48,7 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         info!("Delaying startup for {} seconds", d.as_secs_f64());
         tokio::time::sleep(d).await;
     }
+    statics.set(&nl);
     let fifos = Arc::new(open_fifos(&cfg.global));
     let (tx, rx) = watch::channel(false);
     let (link_tx, _) = broadcast::channel(256);
@@ -103,6 +107,7 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
     for t in tasks {
         let _ = t.await;
     }
+    statics.clear(&nl);
     r
 }
 
@@ -139,6 +144,10 @@ struct Runner {
     faulted: bool,
     /// notify_fifo / vrrp_notify_fifo, opened once for all instances.
     fifos: Arc<Vec<std::fs::File>>,
+    /// virtual_routes / virtual_rules, set while MASTER.
+    routing: route::Routing,
+    /// The use_vmac interface; deleted when the Runner is dropped.
+    vmac: Option<Vmac>,
 }
 
 /// A tracked object: a vrrp_script (by index) or an interface (by index).
@@ -226,29 +235,40 @@ impl Runner {
         };
         let peers: Vec<IpAddr> = inst.unicast_peers.iter().map(|p| p.addr).filter(|a| a.is_ipv6() == v6).collect();
         let unicast = !peers.is_empty();
+        let vmac = match &inst.use_vmac {
+            Some(cfg_vm) => Some(new_vmac(inst, cfg_vm, g, &nl, &ifname, ifindex, vrid, v6)?),
+            None => None,
+        };
+        // Adverts go on the VMAC unless vmac_xmit_base; GARPs and VIPs always on it.
+        let sock_if = match &vmac {
+            Some(m) if !inst.vmac_xmit_base => m.name.clone(),
+            _ => ifname.clone(),
+        };
+        let (vip_if, vip_idx) = vmac.as_ref().map_or((ifname.clone(), ifindex), |m| (m.name.clone(), m.ifindex));
         let sock = match (src, group) {
             (IpAddr::V4(_), IpAddr::V4(g4)) => Sock::V4(
-                VrrpSocket4::open(&ifname, (!unicast).then_some(g4))
-                    .with_context(|| format!("VRRP socket on {ifname}"))?,
+                VrrpSocket4::open(&sock_if, (!unicast).then_some(g4))
+                    .with_context(|| format!("VRRP socket on {sock_if}"))?,
             ),
             (IpAddr::V6(s6), IpAddr::V6(g6)) => Sock::V6(
-                VrrpSocket6::open(&ifname, s6, (!unicast).then_some(g6))
-                    .with_context(|| format!("VRRPv3 IPv6 socket on {ifname}"))?,
+                VrrpSocket6::open(&sock_if, s6, (!unicast).then_some(g6))
+                    .with_context(|| format!("VRRPv3 IPv6 socket on {sock_if}"))?,
             ),
             _ => bail!("source and group of different families"),
         };
-        let garp = match socket::if_mac(&ifname).and_then(|mac| GarpSocket::open(ifindex, mac)) {
+        let garp_mac = vmac.as_ref().map_or_else(|| socket::if_mac(&ifname), |m| Ok(m.mac));
+        let garp = match garp_mac.and_then(|mac| GarpSocket::open(vip_idx, mac)) {
             Ok(s) => Some(Arc::new(s)),
             Err(e) => {
-                warn!("({}) no gratuitous ARP socket on {ifname}: {e}", inst.name);
+                warn!("({}) no gratuitous ARP socket on {vip_if}: {e}", inst.name);
                 None
             }
         };
         let mut vips = Vec::new();
         for a in &inst.vips {
-            let dev = a.dev.clone().unwrap_or_else(|| ifname.clone());
-            let idx = if dev == ifname {
-                ifindex
+            let dev = a.dev.clone().unwrap_or_else(|| vip_if.clone());
+            let idx = if dev == vip_if {
+                vip_idx
             } else {
                 socket::ifindex(&dev).with_context(|| format!("VIP device {dev}"))?
             };
@@ -299,7 +319,7 @@ impl Runner {
         }
         Ok(Runner {
             name: inst.name.clone(),
-            ifname,
+            ifname: vip_if,
             nopreempt: p.nopreempt,
             preempt_delay: p.preempt_delay.is_some(),
             fsm: fsm::Instance::new(p),
@@ -332,6 +352,8 @@ impl Runner {
             link_rx: None,
             faulted: false,
             fifos: Arc::new(Vec::new()),
+            routing: route::Routing::from_config(&format!("({})", inst.name), &inst.vroutes, &inst.vrules),
+            vmac,
         })
     }
 
@@ -382,6 +404,7 @@ impl Runner {
         }
         let acts = self.fsm.handle(Instant::now(), Event::Stop);
         self.exec(acts).await;
+        drop(self.vmac.take());
         let rejected: u64 =
             self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
         if rejected > 0 {
@@ -488,8 +511,10 @@ impl Runner {
                             error!("({}) cannot add {}/{} on {}: {e}", self.name, v.addr, v.prefix, v.dev);
                         }
                     }
+                    self.routing.set(&self.nl, &format!("({})", self.name), "Virtual");
                 }
                 Action::RemoveAddresses => {
+                    self.routing.clear(&self.nl, &format!("({})", self.name), "Virtual");
                     info!("({}) removing VIPs.", self.name);
                     for v in &self.vips {
                         if let Err(e) = self.nl.del(v) {
@@ -610,6 +635,25 @@ impl Runner {
             spawn_script(&sc, &["INSTANCE", &self.name, word, &prio]);
         }
     }
+}
+
+/// Creates the instance's VMAC (`use_vmac [NAME] [MAC]`) on `base`.
+#[allow(clippy::too_many_arguments)]
+fn new_vmac(
+    inst: &VrrpInstance,
+    cfg_vm: &crate::config::vrrp::instance::Vmac,
+    g: &GlobalDefs,
+    nl: &Arc<Netlink>,
+    base: &str,
+    base_idx: u32,
+    vrid: u8,
+    v6: bool,
+) -> Result<Vmac> {
+    let prefix = g.other.iter().find(|(k, _, _)| k == "vmac_prefix").and_then(|(_, a, _)| a.first());
+    let mac = vmac::vmac_addr(vrid, v6, cfg_vm.mac.as_deref())?;
+    let name = vmac::claim_name(cfg_vm.name.as_deref(), prefix.map(String::as_str), vrid, v6);
+    let label = format!("({})", inst.name);
+    Vmac::create(nl.clone(), &label, base, base_idx, &name, mac, v6).with_context(|| format!("VMAC {name} on {base}"))
 }
 
 /// Opens (creating if needed) `notify_fifo` and `vrrp_notify_fifo`, starting their scripts

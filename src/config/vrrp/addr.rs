@@ -325,6 +325,26 @@ const ROUTE_OPTS_1: &[&str] = &[
 ];
 const ROUTE_FLAGS: &[&str] = &["onlink", "pervasive", "lock"];
 
+/// A route option word taking one value (so not a destination).
+fn is_route_option(w: &str) -> bool {
+    matches!(
+        w,
+        "src"
+            | "via"
+            | "gw"
+            | "or"
+            | "pref"
+            | "dev"
+            | "oif"
+            | "table"
+            | "metric"
+            | "priority"
+            | "preference"
+            | "scope"
+            | "protocol"
+    ) || ROUTE_OPTS_1.contains(&w)
+}
+
 pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
     let words: Vec<String> = n.tokens.iter().map(|t| t.text.to_string()).collect();
     let mut r = Route {
@@ -349,29 +369,17 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         r.kind = Some(t.text.to_string());
         i = 1;
     }
-    if n.tokens.get(i).map(|t| t.text.as_str()) == Some("inet6") {
-        r.inet6 = true;
-        i += 1;
-    }
-    let Some(d) = n.tokens.get(i) else {
-        ctx.error(n.pos(), "Route has no destination - ignoring");
-        return None;
-    };
-    if d.text != "default" {
-        match parse_prefix(&d.text) {
-            Ok((a, l)) => r.dst = Some((a, l.unwrap_or_else(|| max_prefix(&a)))),
-            Err(e) => {
-                ctx.error(&d.pos, format!("Invalid route destination {}: {e} - ignoring route", d.text));
-                return None;
-            }
-        }
-    }
-    i += 1;
+    // The destination is the first word that is not an option (or the word after `to`); as in
+    // `ip route`, options may come before it (`src 10.0.0.1 to 10.9.0.0/24 via ...`).
+    let mut dst_text: Option<String> = None;
     while let Some(t) = n.tokens.get(i) {
         let w = t.text.as_str();
         if ROUTE_FLAGS.contains(&w) || w == "no_track" || w == "inet6" {
             if w == "no_track" {
                 r.no_track = true;
+            }
+            if w == "inet6" {
+                r.inet6 = true;
             }
             i += 1;
             continue;
@@ -379,6 +387,25 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         if w == "nexthop" {
             // `nexthop via .. dev .. [weight N] ...`: the rest of the line.
             break;
+        }
+        if w == "to" || (dst_text.is_none() && !is_route_option(w)) {
+            let d = if w == "to" { n.tokens.get(i + 1) } else { Some(t) };
+            let Some(d) = d else {
+                ctx.error(&t.pos, "Route option 'to' is missing its value - ignoring route");
+                return None;
+            };
+            if d.text != "default" {
+                match parse_prefix(&d.text) {
+                    Ok((a, l)) => r.dst = Some((a, l.unwrap_or_else(|| max_prefix(&a)))),
+                    Err(e) => {
+                        ctx.error(&d.pos, format!("Invalid route destination {}: {e} - ignoring route", d.text));
+                        return None;
+                    }
+                }
+            }
+            dst_text = Some(d.text.to_string());
+            i += if w == "to" { 2 } else { 1 };
+            continue;
         }
         if w == "pref" {
             let v6 = r.dst.is_some_and(|(a, _)| a.is_ipv6()) || r.inet6;
@@ -389,16 +416,25 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
             i += 2;
             continue;
         }
+        if w == "gw" {
+            ctx.error(&t.pos, "\"gw\" for routes is deprecated. Please use \"via\"");
+        }
+        if w == "or" {
+            // An alternative gateway (keepalived turns it into a multipath route).
+            ctx.error(&t.pos, "\"or\" for routes is deprecated. Please use \"nexthop\"");
+            i += 2;
+            continue;
+        }
         if w == "mtu" && n.tokens.get(i + 1).is_some_and(|a| a.text == "lock") {
             i += 1;
         }
-        let known = matches!(
-            w,
-            "src" | "via" | "dev" | "oif" | "table" | "metric" | "priority" | "preference" | "scope" | "protocol"
-        ) || ROUTE_OPTS_1.contains(&w);
-        if !known {
+        if !is_route_option(w) {
             ctx.error(&t.pos, format!("Unknown route option '{w}' - ignoring route"));
             return None;
+        }
+        // `via inet6 ADDR` / `via inet ADDR`: the family word is optional.
+        if matches!(w, "via" | "gw") && n.tokens.get(i + 1).is_some_and(|a| a.text == "inet" || a.text == "inet6") {
+            i += 1;
         }
         let Some(a) = n.tokens.get(i + 1) else {
             ctx.error(&t.pos, format!("Route option '{w}' is missing its value - ignoring route"));
@@ -408,6 +444,7 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         let bad = |ctx: &mut Ctx<'_>| {
             ctx.error(&a.pos, format!("Invalid value '{v}' for route option '{w}' - ignoring route"))
         };
+        let w = if w == "gw" { "via" } else { w };
         match w {
             "src" | "via" => {
                 let addr = v.strip_prefix("inet6 ").unwrap_or(v);
@@ -447,6 +484,10 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
         }
         i += 2;
     }
+    if dst_text.is_none() {
+        ctx.error(n.pos(), "Route has no destination - ignoring");
+        return None;
+    }
     // keepalived tracks routes unless told not to; tracking needs its own protocol and a device.
     if !r.no_track {
         if r.proto.as_deref().is_some_and(|p| p != "keepalived" && p != "18") {
@@ -457,7 +498,7 @@ pub fn parse_route(n: &Node, ctx: &mut Ctx<'_>) -> Option<Route> {
             r.proto = None;
         }
         if r.dev.is_none() {
-            let dst = n.tokens.get(if r.kind.is_some() { 1 } else { 0 }).map(|t| t.text.as_str()).unwrap_or("");
+            let dst = dst_text.as_deref().unwrap_or("");
             ctx.error(
                 n.pos(),
                 format!(
@@ -719,8 +760,30 @@ mod tests {
         assert!(d.list.is_empty());
         assert_eq!(r.kind.as_deref(), Some("blackhole"));
         assert_eq!(r.dst, None);
+        // Options before the destination, `to`, `via inet`, and the deprecated gw / or.
+        for t in [
+            "src 10.9.9.2 to 10.8.0.0/16 via 10.9.9.1 dev lo",
+            "src 10.9.9.2 10.8.0.0/16 via inet 10.9.9.1 dev lo",
+            "to 10.8.0.0/16 via 10.9.9.1 dev lo src 10.9.9.2",
+        ] {
+            let (n, mut d) = node(t);
+            let mut ctx = Ctx::new(&mut d);
+            let r = parse_route(&n, &mut ctx).unwrap();
+            assert_eq!(r.dst, Some(("10.8.0.0".parse().unwrap(), 16)), "{t}");
+            assert_eq!(r.via, Some("10.9.9.1".parse().unwrap()), "{t}");
+            assert_eq!(r.src, Some("10.9.9.2".parse().unwrap()), "{t}");
+            assert!(d.list.is_empty(), "{t}: {:?}", d.list);
+        }
+        let (n, mut d) = node("10.8.0.0/16 gw 10.9.9.1 or 10.9.9.3 dev lo");
+        let mut ctx = Ctx::new(&mut d);
+        let r = parse_route(&n, &mut ctx).unwrap();
+        assert_eq!(r.via, Some("10.9.9.1".parse().unwrap()));
+        assert_eq!(r.dev.as_deref(), Some("lo"));
+        assert_eq!(d.list.len(), 2, "{:?}", d.list);
         for (t, want) in [
             ("10.0.0.0/8 bogus 1", "Unknown route option"),
+            ("10.0.0.0/8 dev lo to", "'to' is missing its value"),
+            ("src 10.0.0.1 via 10.0.0.2 dev lo", "no destination"),
             ("10.0.0.0/8 via", "missing its value"),
             ("10.0.0.0/8 via x", "Invalid value"),
             ("10.0.0.0/40", "Invalid route destination"),

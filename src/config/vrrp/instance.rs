@@ -832,6 +832,11 @@ pub fn complete(v: &mut VrrpInstance, g: &GlobalDefs, ctx: &mut Ctx<'_>) {
         ctx.error(&pos, format!("({name}) vmac_xmit_base is only valid with a vmac"));
         v.vmac_xmit_base = false;
     }
+    // A VMAC's adverts to unicast peers would leave with the VRRP MAC that both nodes own.
+    if v.use_vmac.is_some() && !v.vmac_xmit_base && !v.unicast_peers.is_empty() {
+        ctx.error(&pos, format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"));
+        v.vmac_xmit_base = true;
+    }
     if let Some(args) = &v.use_ipvlan {
         let has_addr = args.iter().any(|a| addr::parse_prefix(a).is_ok());
         if !ipv6 && !has_addr {

@@ -63,6 +63,8 @@ fn typed_instance() {
     assert_eq!(i.garp.master_repeat, Some(5));
     assert_eq!(i.notify.master.as_ref().unwrap().argv, ["/bin/echo", "hi"]);
     assert_eq!(i.use_vmac.as_ref().unwrap().name.as_deref(), Some("vrrp1"));
+    assert!(has(&m, "unicast with use_vmac requires vmac_xmit_base - setting"));
+    assert!(i.vmac_xmit_base);
     assert_eq!(i.accept, Some(false));
     assert_eq!(i.version(), 2);
     assert_eq!(i.vips[0].addr, "10.1.1.1".parse::<std::net::IpAddr>().unwrap());
