@@ -12,7 +12,9 @@ pub mod garp;
 pub mod link;
 pub mod runtime;
 pub mod socket;
+pub mod sync;
 pub mod track;
+pub mod trackfile;
 pub mod validate;
 pub mod wire;
 
