@@ -309,3 +309,62 @@ fn first_read(def: &TrackFile, path: &str) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SourceOptions, load_str};
+
+    fn cfg(dir: &std::path::Path) -> crate::config::Config {
+        let text = format!(
+            "track_file a {{\n file {d}/a\n weight 2 reverse\n init_file 7\n}}\n\
+             track_file b {{\n file {d}/b\n weight 0\n}}\n\
+             vrrp_sync_group G {{\n group {{\n  A\n  B\n }}\n track_file {{\n  a weight 3\n  b\n }}\n}}\n\
+             vrrp_instance A {{\n interface lo\n virtual_router_id 1\n virtual_ipaddress {{\n 10.1.1.1\n }}\n \
+             track_file {{\n  b\n }}\n}}\n\
+             vrrp_instance B {{\n interface lo\n virtual_router_id 2\n virtual_ipaddress {{\n 10.1.1.2\n }}\n}}\n\
+             vrrp_instance C {{\n interface lo\n virtual_router_id 3\n virtual_ipaddress {{\n 10.1.1.3\n }}\n}}\n",
+            d = dir.display()
+        );
+        load_str("g.conf", &text, &SourceOptions::default()).0
+    }
+
+    #[test]
+    fn group_of_and_track_file_subscriptions() {
+        let dir = std::env::temp_dir().join(format!("vrrp-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("b"), "4").unwrap();
+        let c = cfg(&dir);
+        assert_eq!(of(&c.vrrp, "A").map(|g| g.name.as_str()), Some("G"));
+        assert!(of(&c.vrrp, "C").is_none());
+        let mut files = Files::new(&c.vrrp.track_files);
+        // A: its own b (weight 0) plus the group's a (weight 3, not the file's 2 reverse) and b.
+        let a = c.vrrp.instances.iter().find(|i| i.name == "A").unwrap();
+        let mut tracked = Vec::new();
+        assert!(files.subscribe(&mut tracked, &a.track_files, of(&c.vrrp, "A"), "A").is_some());
+        let got: Vec<(Key, i32, bool, Status)> =
+            tracked.iter().map(|(k, t)| (*k, t.weight, t.reverse, t.status)).collect();
+        assert_eq!(
+            got,
+            [
+                (Key::File(1), 0, false, Status::Value(4)),
+                (Key::File(0), 3, false, Status::Value(7)),
+                (Key::File(1), 0, false, Status::Value(4)),
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(dir.join("a")).unwrap(), "7\n", "init_file on first use");
+        // 7 x 3 = +21, and b = 4 with weight 0 is a FAULT.
+        let list: Vec<Tracked> = tracked.iter().map(|(_, t)| *t).collect();
+        assert_eq!(track::effective(100, &list), (121, true));
+        // Later readers see the value read once; C tracks nothing.
+        std::fs::write(dir.join("a"), "1").unwrap();
+        let mut t2 = Vec::new();
+        files.subscribe(&mut t2, &[], of(&c.vrrp, "B"), "B");
+        assert_eq!(t2.first().map(|(_, t)| t.status), Some(Status::Value(7)));
+        assert!(files.subscribe(&mut Vec::new(), &[], None, "C").is_none());
+        assert!(files.into_watch().is_some());
+        assert!(Files::new(&c.vrrp.track_files).into_watch().is_none(), "nothing to watch when unused");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
