@@ -828,6 +828,17 @@ fn finish_sync_groups(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
             ),
             _ => {}
         }
+        let owners = g
+            .members
+            .iter()
+            .filter(|(m, _)| v.instances.iter().any(|i| i.name == *m && !i.removed && i.priority == 255))
+            .count();
+        if owners != 0 && owners != g.members.len() {
+            ctx.error(
+                &g.pos,
+                format!("Sync group {gname} has some member(s) as address owner and some not as address owner. This won't work."),
+            );
+        }
     }
     member_tracking(v, ctx);
 }

@@ -192,8 +192,18 @@ impl Instance {
     }
 
     /// keepalived's `wantstate == MASTER`: master, or a BACKUP whose Master_Down expired.
-    pub fn join_sync_group(&mut self) {
+    /// An address owner with `state MASTER`: master at once on start.
+    pub fn owner_starts_master(&self) -> bool {
+        self.is_owner() && self.p.initial_master
+    }
+
+    /// Makes this instance a sync group member. Owners still start as MASTER only when every
+    /// member does (2.2.7: a mixed group starts them as BACKUP with a full Master_Down).
+    pub fn join_sync_group(&mut self, all_owners: bool) {
         self.p.sync_group = true;
+        if !all_owners {
+            self.p.initial_master = false;
+        }
     }
 
     pub fn wants_master(&self) -> bool {
@@ -257,12 +267,8 @@ impl Instance {
         out.push(Action::RemoveAddresses);
         if self.faulted {
             self.enter_fault(out);
-        } else if self.is_owner() && self.p.initial_master && !self.p.sync_group {
-            self.become_master(now, out);
         } else if self.is_owner() && self.p.initial_master {
-            // keepalived's owner start is a 1 us down timer: in a group it asks like any other.
-            self.enter_backup(now, out);
-            self.timer = Some(now);
+            self.become_master(now, out);
         } else {
             self.enter_backup(now, out);
         }
@@ -694,14 +700,22 @@ mod tests {
     }
 
     #[test]
-    fn sync_member_owner_asks_at_once() {
+    fn sync_member_owner_starts_master_only_with_owner_peers() {
         let mut p = v2(255);
         p.initial_master = true;
-        p.sync_group = true;
-        let (mut i, t0) = started(p);
-        assert_eq!(i.state(), State::Backup);
-        assert_eq!(i.next_deadline(), Some(t0));
-        assert_eq!(i.handle(t0, Event::Timer), [Action::WantMaster]);
+        let mut mixed = Instance::new(p.clone());
+        assert!(mixed.owner_starts_master());
+        mixed.join_sync_group(false);
+        assert!(!mixed.owner_starts_master());
+        let t0 = Instant::now();
+        mixed.handle(t0, Event::Start);
+        assert_eq!(mixed.state(), State::Backup);
+        assert_eq!(mixed.next_deadline(), Some(t0 + Duration::from_micros(3_003_906)));
+        assert_eq!(mixed.handle(t0 + Duration::from_secs(4), Event::Timer), [Action::WantMaster]);
+        let mut owners = Instance::new(p);
+        owners.join_sync_group(true);
+        owners.handle(t0, Event::Start);
+        assert_eq!(owners.state(), State::Master);
     }
 
     #[test]

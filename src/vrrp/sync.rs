@@ -72,9 +72,17 @@ pub struct Group {
 
 impl Group {
     /// A group of `faulted.len()` members, with each one's fault at startup. The state it
-    /// starts in is the first group notification.
-    pub fn new(name: &str, faulted: Vec<bool>) -> Group {
-        let state = if faulted.iter().any(|f| *f) { GroupState::Fault } else { GroupState::Backup };
+    /// starts in is the first group notification, except MASTER: a group of address owners
+    /// (all `state MASTER`, priority 255) starts MASTER, its members go MASTER at once and
+    /// 2.2.7 notifies nothing for the group then.
+    pub fn new(name: &str, faulted: Vec<bool>, all_owners: bool) -> Group {
+        let state = if faulted.iter().any(|f| *f) {
+            GroupState::Fault
+        } else if all_owners {
+            GroupState::Master
+        } else {
+            GroupState::Backup
+        };
         let want = vec![false; faulted.len()];
         Group { name: name.to_string(), state, faulted, want, pending: None }
     }
@@ -205,7 +213,7 @@ mod tests {
                 .collect();
             let n = m.len();
             let mut s = Sim {
-                g: Group::new("G", vec![false; n]),
+                g: Group::new("G", vec![false; n], false),
                 m,
                 own_fault: vec![false; n],
                 queue: VecDeque::new(),
@@ -422,7 +430,7 @@ mod tests {
 
     #[test]
     fn group_rules_directly() {
-        let mut g = Group::new("G", vec![false, true, false]);
+        let mut g = Group::new("G", vec![false, true, false], false);
         assert_eq!(g.state(), GroupState::Fault);
         assert_eq!(g.goto_master(0), (false, Outcome::default()), "no MASTER while in FAULT");
         let out = g.set_fault(1, false);
@@ -442,14 +450,17 @@ mod tests {
         // Already MASTER: a late member just goes, no new sync.
         assert_eq!(g.goto_master(2), (true, Outcome::default()));
         // BACKUP from a non-MASTER group does nothing.
-        let mut h = Group::new("H", vec![false, false]);
+        let mut h = Group::new("H", vec![false, false], false);
         assert_eq!(h.member_backup(0), Outcome::default());
         // A one-member group notifies at once; out-of-range members are ignored.
-        let mut one = Group::new("O", vec![false]);
+        let mut one = Group::new("O", vec![false], false);
         let (go, out) = one.goto_master(0);
         assert!(go);
         assert_eq!(out.notify, [GroupState::Master]);
         assert_eq!(one.set_fault(7, true), Outcome::default());
         one.set_want(9, true);
+        // Address owners only: MASTER from the start; a fault still wins.
+        assert_eq!(Group::new("W", vec![false, false], true).state(), GroupState::Master);
+        assert_eq!(Group::new("W", vec![false, true], true).state(), GroupState::Fault);
     }
 }

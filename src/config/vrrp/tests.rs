@@ -393,6 +393,12 @@ fn sync_groups() {
          vrrp_instance A {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n",
     );
     assert!(has(&m, "Sync group G has only 1 virtual router(s)"));
+    let (_, m, _) = load(
+        "vrrp_sync_group G {\n group {\n  A\n  B\n }\n}\n\
+         vrrp_instance A {\n interface lo\n virtual_router_id 1\n priority 255\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n\
+         vrrp_instance B {\n interface lo\n virtual_router_id 2\n virtual_ipaddress {\n 10.1.1.2\n }\n}\n",
+    );
+    assert!(has(&m, "Sync group G has some member(s) as address owner and some not as address owner"), "{m:?}");
 }
 
 #[test]

@@ -91,7 +91,8 @@ pub(super) fn link(v: &VrrpConfig, runners: &mut [Runner], fifos: &Arc<Vec<std::
                 track::effective(r.base_priority, &list).1
             })
             .collect();
-        let group = Group::new(&g.name, faulted);
+        let all_owners = idx.iter().filter_map(|&k| runners.get(k)).all(|r| r.fsm.owner_starts_master());
+        let group = Group::new(&g.name, faulted, all_owners);
         let gfault = group.faulted();
         let first = group.state();
         let (txs, rxs): (Vec<_>, Vec<_>) = idx.iter().map(|_| unbounded_channel()).unzip();
@@ -111,11 +112,13 @@ pub(super) fn link(v: &VrrpConfig, runners: &mut [Runner], fifos: &Arc<Vec<std::
         });
         for (m, (&k, rx)) in idx.iter().zip(rxs).enumerate() {
             if let Some(r) = runners.get_mut(k) {
-                r.fsm.join_sync_group();
+                r.fsm.join_sync_group(all_owners);
                 r.sync = Some(Link { idx: m, shared: shared.clone(), rx, want: false, group_fault: gfault });
             }
         }
-        shared.notify(Some(first));
+        if first != GroupState::Master {
+            shared.notify(Some(first));
+        }
         out.push(shared);
     }
     out
