@@ -317,8 +317,9 @@ fn sync_group_moves_together_both_roles() {
 }
 
 /// One node alone with the sync group: BACKUP, MASTER, SIGTERM. The FIFO lines and the
-/// notify calls (group and instance scripts) must be those of keepalived.
-fn group_notifies(tag: &str, net: u8, which: Impl) -> (Vec<String>, Vec<String>) {
+/// notify calls (group and instance scripts) must be those of keepalived. With
+/// `start_faulted`, eth1 is down at start and comes up 1.5 s later (FAULT, BACKUP, MASTER).
+fn group_notifies(tag: &str, net: u8, which: Impl, start_faulted: bool) -> (Vec<String>, Vec<String>) {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let lab = Lab::new(tag, net, 1, true);
@@ -337,7 +338,14 @@ fn group_notifies(tag: &str, net: u8, which: Impl) -> (Vec<String>, Vec<String>)
          notify_stop \"{s} gstop\"\n    notify \"{s} gnotify\"\n"
     );
     let inst = format!("    notify \"{s} inotify\"\n");
+    if start_faulted {
+        lab.link(1, "eth1", "down");
+    }
     let mut n = Node::start(&lab, 1, which, &sync_config(&lab, 100, &top, &group, &inst));
+    if start_faulted {
+        sleep(Duration::from_millis(1500));
+        lab.link(1, "eth1", "up");
+    }
     wait_for(Duration::from_secs(8), || lab.vips(1) == (true, true))
         .unwrap_or_else(|| panic!("{}: never master\n{}", which.name(), n.log()));
     sleep(Duration::from_millis(300));
@@ -355,7 +363,7 @@ fn group_notifies(tag: &str, net: u8, which: Impl) -> (Vec<String>, Vec<String>)
     let mut got = Vec::new();
     wait_for(Duration::from_secs(3), || {
         got = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();
-        got.len() >= 12
+        got.len() >= if start_faulted { 18 } else { 12 }
     });
     sleep(Duration::from_millis(200));
     let mut got: Vec<String> = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();
@@ -363,10 +371,18 @@ fn group_notifies(tag: &str, net: u8, which: Impl) -> (Vec<String>, Vec<String>)
     (fifo_lines, got)
 }
 
-/// The group lines come before (startup) or after (transitions) the members' lines.
-fn check_fifo_order(who: &str, lines: &[String]) {
+/// The group lines come before (startup BACKUP) or after (startup FAULT, transitions) the
+/// members' lines.
+fn check_fifo_order(who: &str, lines: &[String], start_faulted: bool) {
     let pos = |l: &str| lines.iter().position(|x| x == l).unwrap_or_else(|| panic!("{who}: no {l:?} in {lines:?}"));
-    assert_eq!(lines.first().map(String::as_str), Some("GROUP \"VG\" BACKUP 0"), "{who}: {lines:?}");
+    if start_faulted {
+        let gf = pos("GROUP \"VG\" FAULT 0");
+        assert!(pos("INSTANCE \"VI_1\" FAULT 100") < gf && pos("INSTANCE \"VI_2\" FAULT 100") < gf, "{who}: {lines:?}");
+        let gb = pos("GROUP \"VG\" BACKUP 0");
+        assert!(gf < gb && pos("INSTANCE \"VI_1\" BACKUP 100") < gb, "{who}: {lines:?}");
+    } else {
+        assert_eq!(lines.first().map(String::as_str), Some("GROUP \"VG\" BACKUP 0"), "{who}: {lines:?}");
+    }
     let gm = pos("GROUP \"VG\" MASTER 0");
     assert!(pos("INSTANCE \"VI_1\" MASTER 100") < gm && pos("INSTANCE \"VI_2\" MASTER 100") < gm, "{who}: {lines:?}");
     assert_eq!(lines.last().map(String::as_str), Some("GROUP \"VG\" STOP 0"), "{who}: {lines:?}");
@@ -375,12 +391,22 @@ fn check_fifo_order(who: &str, lines: &[String]) {
 #[test]
 fn sync_group_notifies_match_keepalived() {
     skip_unless_lab!();
-    let (ka_fifo, ka_calls) = group_notifies("c", 63, Impl::Keepalived);
-    let (our_fifo, our_calls) = group_notifies("d", 64, Impl::Ours);
+    compare_notifies("c", 63, "d", 64, false);
+}
+
+#[test]
+fn sync_group_starting_in_fault_notifies_match_keepalived() {
+    skip_unless_lab!();
+    compare_notifies("g", 67, "h", 68, true);
+}
+
+fn compare_notifies(ka_tag: &str, ka_net: u8, our_tag: &str, our_net: u8, start_faulted: bool) {
+    let (ka_fifo, ka_calls) = group_notifies(ka_tag, ka_net, Impl::Keepalived, start_faulted);
+    let (our_fifo, our_calls) = group_notifies(our_tag, our_net, Impl::Ours, start_faulted);
     println!("keepalived fifo: {ka_fifo:?}\nour fifo:        {our_fifo:?}");
     println!("keepalived calls: {ka_calls:?}\nour calls:        {our_calls:?}");
-    check_fifo_order("keepalived", &ka_fifo);
-    check_fifo_order("ours", &our_fifo);
+    check_fifo_order("keepalived", &ka_fifo, start_faulted);
+    check_fifo_order("ours", &our_fifo, start_faulted);
     let sorted = |v: &[String]| {
         let mut v = v.to_vec();
         v.sort();

@@ -369,6 +369,7 @@ impl Runner {
         self.apply_tracking().await;
         let acts = self.fsm.handle(Instant::now(), Event::Start);
         self.exec(acts).await;
+        self.started();
         let mut buf = vec![0u8; 4096];
         loop {
             let deadline = self.fsm.next_deadline();
@@ -652,6 +653,8 @@ impl Runner {
                 (self.notify.backup.clone(), "BACKUP")
             }
             State::Fault => {
+                // keepalived says "(init)" only when BACKUP comes straight after INIT.
+                self.first_backup = false;
                 info!("({}) Entering FAULT STATE", self.name);
                 (self.notify.fault.clone(), "FAULT")
             }

@@ -68,13 +68,17 @@ pub struct Group {
     want: Vec<bool>,
     /// A group notification waiting for this many members to carry out their commands.
     pending: Option<(GroupState, usize)>,
+    /// A group starting in FAULT notifies after its members' first notifications: this many
+    /// members have yet to start.
+    start_wait: Option<usize>,
 }
 
 impl Group {
-    /// A group of `faulted.len()` members, with each one's fault at startup. The state it
-    /// starts in is the first group notification, except MASTER: a group of address owners
-    /// (all `state MASTER`, priority 255) starts MASTER, its members go MASTER at once and
-    /// 2.2.7 notifies nothing for the group then.
+    /// A group of `faulted.len()` members, with each one's fault at startup. A group starting
+    /// BACKUP notifies that first ([`Group::initial_notify`]); one starting FAULT after its
+    /// members have ([`Group::started`]); a group of address owners (all `state MASTER`,
+    /// priority 255) starts MASTER, its members go MASTER at once and 2.2.7 notifies nothing
+    /// for the group.
     pub fn new(name: &str, faulted: Vec<bool>, all_owners: bool) -> Group {
         let state = if faulted.iter().any(|f| *f) {
             GroupState::Fault
@@ -84,7 +88,26 @@ impl Group {
             GroupState::Backup
         };
         let want = vec![false; faulted.len()];
-        Group { name: name.to_string(), state, faulted, want, pending: None }
+        let start_wait = (state == GroupState::Fault).then_some(faulted.len());
+        Group { name: name.to_string(), state, faulted, want, pending: None, start_wait }
+    }
+
+    /// The notification due before any member starts.
+    pub fn initial_notify(&self) -> Option<GroupState> {
+        (self.state == GroupState::Backup).then_some(GroupState::Backup)
+    }
+
+    /// A member has started (and notified its first state): the group's FAULT notification
+    /// once the last one has.
+    pub fn started(&mut self) -> Option<GroupState> {
+        let n = self.start_wait?;
+        if n <= 1 {
+            self.start_wait = None;
+            Some(GroupState::Fault)
+        } else {
+            self.start_wait = Some(n - 1);
+            None
+        }
     }
 
     pub fn state(&self) -> GroupState {
@@ -160,6 +183,9 @@ impl Group {
         let cmds: Vec<(usize, Command)> = (0..self.faulted.len()).filter(|k| *k != caller).map(|k| (k, cmd)).collect();
         let mut notify = Vec::new();
         // A notification still waiting is overtaken: run it now, keepalived would have.
+        if self.start_wait.take().is_some() {
+            notify.push(GroupState::Fault);
+        }
         if let Some((st, _)) = self.pending.take() {
             notify.push(st);
         }
@@ -219,10 +245,15 @@ mod tests {
                 queue: VecDeque::new(),
                 log: Vec::new(),
             };
-            s.log.push(format!("G {}", s.g.state().word()));
+            if let Some(st) = s.g.initial_notify() {
+                s.log.push(format!("G {}", st.word()));
+            }
             for k in 0..n {
                 let acts = s.m[k].handle(t0, Event::Start);
                 s.exec(k, t0, acts);
+                if let Some(st) = s.g.started() {
+                    s.log.push(format!("G {}", st.word()));
+                }
             }
             s
         }
@@ -433,6 +464,7 @@ mod tests {
         let mut g = Group::new("G", vec![false, true, false], false);
         assert_eq!(g.state(), GroupState::Fault);
         assert_eq!(g.goto_master(0), (false, Outcome::default()), "no MASTER while in FAULT");
+        assert_eq!((g.started(), g.started(), g.started()), (None, None, Some(GroupState::Fault)));
         let out = g.set_fault(1, false);
         assert_eq!(out.cmds, [(0, Command::Fault(false)), (2, Command::Fault(false))]);
         assert_eq!(out.synced, Some(GroupState::Backup));
@@ -462,5 +494,20 @@ mod tests {
         // Address owners only: MASTER from the start; a fault still wins.
         assert_eq!(Group::new("W", vec![false, false], true).state(), GroupState::Master);
         assert_eq!(Group::new("W", vec![false, true], true).state(), GroupState::Fault);
+        assert_eq!(Group::new("W", vec![false, false], true).initial_notify(), None);
+        // Starting in FAULT: notified after both members started, BACKUP before them.
+        let mut f = Group::new("F", vec![true, false], false);
+        assert_eq!(f.initial_notify(), None);
+        assert_eq!(f.started(), None);
+        assert_eq!(f.started(), Some(GroupState::Fault));
+        assert_eq!(f.started(), None);
+        assert_eq!(Group::new("B", vec![false], false).initial_notify(), Some(GroupState::Backup));
+        assert_eq!(Group::new("B", vec![false], false).started(), None);
+        // A change before every member started: the FAULT notification is not lost.
+        let mut f = Group::new("F", vec![true, false], false);
+        f.started();
+        let out = f.set_fault(0, false);
+        assert_eq!(out.notify, [GroupState::Fault]);
+        assert_eq!(f.started(), None);
     }
 }

@@ -94,7 +94,7 @@ pub(super) fn link(v: &VrrpConfig, runners: &mut [Runner], fifos: &Arc<Vec<std::
         let all_owners = idx.iter().filter_map(|&k| runners.get(k)).all(|r| r.fsm.owner_starts_master());
         let group = Group::new(&g.name, faulted, all_owners);
         let gfault = group.faulted();
-        let first = group.state();
+        let first = group.initial_notify();
         let (txs, rxs): (Vec<_>, Vec<_>) = idx.iter().map(|_| unbounded_channel()).unzip();
         let n = &g.notify;
         let shared = Arc::new(Shared {
@@ -116,8 +116,8 @@ pub(super) fn link(v: &VrrpConfig, runners: &mut [Runner], fifos: &Arc<Vec<std::
                 r.sync = Some(Link { idx: m, shared: shared.clone(), rx, want: false, group_fault: gfault });
             }
         }
-        if first != GroupState::Master {
-            shared.notify(Some(first));
+        if let Some(st) = first {
+            shared.notify(Some(st));
         }
         out.push(shared);
     }
@@ -160,6 +160,15 @@ impl Runner {
         }
         self.report_want();
         self.dispatch(out);
+    }
+
+    /// We have started: a group starting in FAULT notifies after its last member has.
+    pub(super) fn started(&mut self) {
+        let Some(l) = &self.sync else { return };
+        let due = l.shared.lock().started();
+        if let Some(st) = due {
+            l.shared.notify(Some(st));
+        }
     }
 
     /// We yielded MASTER to a higher priority: the group goes BACKUP with us.
