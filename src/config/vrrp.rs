@@ -665,6 +665,9 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
     for i in v.instances.iter() {
         missing |= instance::report_missing_interfaces(i, dynamic, ctx);
     }
+    for sg in &v.sync_groups {
+        missing |= report_missing_group_interfaces(sg, dynamic, ctx);
+    }
     // With dynamic_interfaces keepalived waits for them instead.
     let missing = missing && !dynamic;
     if missing {
@@ -686,16 +689,49 @@ pub fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
         check_refs(ctx, &name, "track file", &mut i.track_files, &files, owner);
         check_refs(ctx, &name, "track process", &mut i.track_processes, &procs, owner);
         check_refs(ctx, &name, "track bfd", &mut i.track_bfds, &bfds, owner);
-        // An unspecified weight means the tracked object's own weight.
-        for t in i.track_scripts.iter_mut().filter(|t| t.weight.is_none()) {
-            if let Some(s) = v.scripts.iter().find(|s| s.name == t.name) {
-                t.weight = Some(s.weight);
-                t.reverse = s.weight_reverse;
-            }
-        }
+        resolve_weights(&mut i.track_scripts, &mut i.track_files, &v.scripts, &v.track_files);
+    }
+    for g in v.sync_groups.iter_mut() {
+        let name = g.name.clone();
+        check_refs(ctx, &name, "track script", &mut g.track_scripts, &scripts, false);
+        check_refs(ctx, &name, "track file", &mut g.track_files, &files, false);
+        resolve_weights(&mut g.track_scripts, &mut g.track_files, &v.scripts, &v.track_files);
     }
     check_duplicate_vrids(&v.instances, ctx);
     finish_sync_groups(v, ctx);
+}
+
+/// An unspecified weight means the tracked object's own weight (and its `reverse`).
+fn resolve_weights(scripts: &mut [TrackRef], files: &mut [TrackRef], sdefs: &[VrrpScript], fdefs: &[TrackFile]) {
+    for t in scripts.iter_mut().filter(|t| t.weight.is_none()) {
+        if let Some(s) = sdefs.iter().find(|s| s.name == t.name && !s.removed) {
+            t.weight = Some(s.weight);
+            t.reverse = s.weight_reverse;
+        }
+    }
+    for t in files.iter_mut().filter(|t| t.weight.is_none()) {
+        if let Some(f) = fdefs.iter().find(|f| f.name == t.name && !f.removed) {
+            t.weight = Some(f.weight);
+            t.reverse = f.weight_reverse;
+        }
+    }
+}
+
+/// A sync group's `track_interface` entries must exist, as an instance's must.
+fn report_missing_group_interfaces(g: &SyncGroup, dynamic: bool, ctx: &mut Ctx<'_>) -> bool {
+    let mut missing = false;
+    for t in &g.track_interfaces {
+        if !super::system::if_exists(&t.name) {
+            let msg = format!("({}) tracked interface {} doesn't exist", g.name, t.name);
+            if dynamic {
+                ctx.warn(&t.pos, msg)
+            } else {
+                ctx.error(&t.pos, msg)
+            }
+            missing = true;
+        }
+    }
+    missing
 }
 
 fn check_refs(
@@ -791,6 +827,73 @@ fn finish_sync_groups(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
                 format!("Sync group {gname} has only 1 virtual router(s) - this probably isn't what you want"),
             ),
             _ => {}
+        }
+        let owners = g
+            .members
+            .iter()
+            .filter(|(m, _)| v.instances.iter().any(|i| i.name == *m && !i.removed && i.priority == 255))
+            .count();
+        if owners != 0 && owners != g.members.len() {
+            ctx.error(
+                &g.pos,
+                format!("Sync group {gname} has some member(s) as address owner and some not as address owner. This won't work."),
+            );
+        }
+    }
+    member_tracking(v, ctx);
+}
+
+/// keepalived 2.2.7's rules for what members of a sync group track: without
+/// `sync_group_tracking_weight`, a member's weighted track_script / track_file is dropped (so
+/// that members cannot disagree on priorities); a weighted track_interface is reported but, as
+/// 2.2.7 does in practice, keeps its weight. An interface tracked by both the member (its own
+/// interface included) and the group is reported too.
+fn member_tracking(v: &mut VrrpConfig, ctx: &mut Ctx<'_>) {
+    for g in v.sync_groups.iter().filter(|g| !g.removed) {
+        for (m, _) in &g.members {
+            let Some(i) = v.instances.iter_mut().find(|i| i.name == *m && !i.removed) else { continue };
+            let name = i.name.clone();
+            if !g.sync_group_tracking_weight {
+                for t in i.track_interfaces.iter().filter(|t| t.weight.is_some_and(|w| w != 0)) {
+                    ctx.error(
+                        &t.pos,
+                        format!("({name}) ignoring {} tracked interface weight due to SYNC group", t.name),
+                    );
+                }
+                i.track_scripts.retain(|t| {
+                    let weighted = t.weight.is_some_and(|w| w != 0);
+                    if weighted {
+                        ctx.error(
+                            &t.pos,
+                            format!("({name}) ignoring tracked script {} with weights due to SYNC group", t.name),
+                        );
+                    }
+                    !weighted
+                });
+                i.track_files.retain(|t| {
+                    let w = t.weight.unwrap_or(0);
+                    if w != 0 {
+                        ctx.error(
+                            &t.pos,
+                            format!("({name}) ignoring tracked file {} with weight {w} due to SYNC group", t.name),
+                        );
+                    }
+                    w == 0
+                });
+            }
+            let own = (!i.dont_track_primary).then_some(i.interface.as_deref()).flatten();
+            for t in &g.track_interfaces {
+                if own == Some(t.name.as_str()) || i.track_interfaces.iter().any(|x| x.name == t.name) {
+                    ctx.error(
+                        &t.pos,
+                        format!(
+                            "({name}) track_interface {} is configured on VRRP instance and sync group. \
+                             Remove vrrp instance or sync group config",
+                            t.name
+                        ),
+                    );
+                }
+            }
         }
     }
 }

@@ -13,6 +13,11 @@
 //!   election: we advertise at once; a higher one (or equal from a higher address) sends us to
 //!   BACKUP; a priority-0 advert makes us advertise at once.
 //! * Stop and FAULT while master: a priority-0 advert, then the addresses go.
+//! * In a sync group (`Params::sync_group`) an expired BACKUP timer does not make us master:
+//!   it emits [`Action::WantMaster`] and re-arms a full Master_Down (2.2.7 logs "Receive
+//!   advertisement timeout" again each time); the group (`vrrp::sync`) answers with
+//!   [`Event::SyncMaster`] once every member wants it, and moves members with
+//!   [`Event::SyncBackup`] / [`Event::Fault`].
 //!
 //! Validation of received packets happens before this machine (see `vrrp::wire`); an advert
 //! reaching [`Instance::handle`] is one keepalived would accept for processing.
@@ -61,6 +66,8 @@ pub struct Params {
     pub garp_master_delay: Duration,
     /// `garp_master_refresh`: periodic bursts while master (`None` = off).
     pub garp_master_refresh: Option<Duration>,
+    /// Member of a vrrp_sync_group: becoming master needs the group's consent.
+    pub sync_group: bool,
 }
 
 impl Params {
@@ -78,6 +85,7 @@ impl Params {
             higher_prio_send_advert: false,
             garp_master_delay: Duration::from_secs(5),
             garp_master_refresh: None,
+            sync_group: false,
         }
     }
 }
@@ -101,6 +109,10 @@ pub enum Event {
     Fault(bool),
     /// The effective priority after tracking changed.
     Priority(u8),
+    /// Sync group: the group went MASTER; a BACKUP member follows at once.
+    SyncMaster,
+    /// Sync group: the group went BACKUP; a MASTER member follows (no priority-0 advert).
+    SyncBackup,
     Stop,
 }
 
@@ -121,6 +133,8 @@ pub enum Action {
         from: IpAddr,
         priority: u8,
     },
+    /// Sync group member: our Master_Down expired; ask the group whether we may be master.
+    WantMaster,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +152,8 @@ pub struct Instance {
     /// BACKUP with preempt_delay: when preemption becomes allowed.
     preempt_at: Option<Instant>,
     faulted: bool,
+    /// Sync group: the Master_Down timer expired with no master advert accepted since.
+    want_master: bool,
     /// Last accepted master (for dumps and logs).
     pub master_src: Option<IpAddr>,
     pub master_priority: u8,
@@ -156,6 +172,7 @@ impl Instance {
             garp_timer: None,
             preempt_at: None,
             faulted: false,
+            want_master: false,
             master_src: None,
             master_priority: 0,
         }
@@ -167,6 +184,30 @@ impl Instance {
 
     pub fn priority(&self) -> u8 {
         self.priority
+    }
+
+    /// In FAULT, or told to be (before Start).
+    pub fn faulted(&self) -> bool {
+        self.faulted
+    }
+
+    /// keepalived's `wantstate == MASTER`: master, or a BACKUP whose Master_Down expired.
+    /// An address owner with `state MASTER`: master at once on start.
+    pub fn owner_starts_master(&self) -> bool {
+        self.is_owner() && self.p.initial_master
+    }
+
+    /// Makes this instance a sync group member. Owners still start as MASTER only when every
+    /// member does (2.2.7: a mixed group starts them as BACKUP with a full Master_Down).
+    pub fn join_sync_group(&mut self, all_owners: bool) {
+        self.p.sync_group = true;
+        if !all_owners {
+            self.p.initial_master = false;
+        }
+    }
+
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Master || (self.state == State::Backup && self.want_master)
     }
 
     fn is_owner(&self) -> bool {
@@ -210,6 +251,9 @@ impl Instance {
             Event::Advert(a) => self.on_advert(now, a, &mut out),
             Event::Fault(f) => self.on_fault(now, f, &mut out),
             Event::Priority(p) => self.on_priority(now, p),
+            Event::SyncMaster if self.state == State::Backup => self.become_master(now, &mut out),
+            Event::SyncBackup if self.state == State::Master => self.leave_master(now, &mut out),
+            Event::SyncMaster | Event::SyncBackup => {}
             Event::Stop => self.stop(&mut out),
         }
         out
@@ -232,6 +276,7 @@ impl Instance {
 
     fn enter_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.state = State::Backup;
+        self.want_master = false;
         self.garp_timer = None;
         self.preempt_at = None;
         self.timer = Some(now + self.master_down());
@@ -264,6 +309,7 @@ impl Instance {
             out.push(Action::RemoveAddresses);
         }
         self.state = State::Fault;
+        self.want_master = false;
         self.timer = None;
         self.garp_timer = None;
         self.preempt_at = None;
@@ -283,6 +329,11 @@ impl Instance {
             return;
         }
         match self.state {
+            State::Backup if self.p.sync_group => {
+                self.want_master = true;
+                self.timer = Some(now + self.master_down());
+                out.push(Action::WantMaster);
+            }
             State::Backup => self.become_master(now, out),
             State::Master => {
                 out.push(Action::SendAdvert { priority: self.priority });
@@ -328,6 +379,7 @@ impl Instance {
             self.master_src = Some(a.src);
             self.master_priority = a.priority;
             self.timer = Some(now + self.master_down());
+            self.want_master = false;
         }
         // Otherwise: "received lower priority advert - discarding"; the timer keeps running.
     }
@@ -610,6 +662,60 @@ mod tests {
         j.handle(t0, Event::Fault(true));
         j.handle(t0, Event::Start);
         assert_eq!(j.state(), State::Fault);
+    }
+
+    #[test]
+    fn sync_member_asks_before_becoming_master() {
+        let mut p = v2(100);
+        p.sync_group = true;
+        let (mut i, t0) = started(p);
+        let d = i.next_deadline().unwrap();
+        assert!(!i.wants_master());
+        assert_eq!(i.handle(d, Event::Timer), [Action::WantMaster]);
+        assert_eq!(i.state(), State::Backup);
+        assert!(i.wants_master());
+        // Refused: it asks again a full Master_Down later.
+        let d2 = i.next_deadline().unwrap();
+        assert_eq!(d2 - d, Duration::from_micros(3_609_375));
+        // An accepted advert clears the wish; a lower one (discarded) does not.
+        i.handle(d + Duration::from_millis(10), advert(12, 50));
+        assert!(i.wants_master());
+        i.handle(d + Duration::from_millis(20), advert(12, 150));
+        assert!(!i.wants_master());
+        // The group says go: master at once, with the usual actions.
+        let acts = i.handle(d + Duration::from_millis(30), Event::SyncMaster);
+        assert_eq!(acts[0], Action::SendAdvert { priority: 100 });
+        assert!(acts.contains(&Action::Notify(State::Master)));
+        assert!(i.wants_master());
+        assert!(i.handle(t0, Event::SyncMaster).is_empty(), "already master");
+        // The group goes BACKUP: no priority-0 advert, addresses go.
+        let acts = i.handle(d + Duration::from_secs(1), Event::SyncBackup);
+        assert_eq!(acts, [Action::RemoveAddresses, Action::Notify(State::Backup)]);
+        assert!(!i.wants_master());
+        assert!(i.handle(d + Duration::from_secs(1), Event::SyncBackup).is_empty());
+        // In FAULT neither moves it.
+        i.handle(d, Event::Fault(true));
+        assert!(i.handle(d, Event::SyncMaster).is_empty());
+        assert_eq!(i.state(), State::Fault);
+    }
+
+    #[test]
+    fn sync_member_owner_starts_master_only_with_owner_peers() {
+        let mut p = v2(255);
+        p.initial_master = true;
+        let mut mixed = Instance::new(p.clone());
+        assert!(mixed.owner_starts_master());
+        mixed.join_sync_group(false);
+        assert!(!mixed.owner_starts_master());
+        let t0 = Instant::now();
+        mixed.handle(t0, Event::Start);
+        assert_eq!(mixed.state(), State::Backup);
+        assert_eq!(mixed.next_deadline(), Some(t0 + Duration::from_micros(3_003_906)));
+        assert_eq!(mixed.handle(t0 + Duration::from_secs(4), Event::Timer), [Action::WantMaster]);
+        let mut owners = Instance::new(p);
+        owners.join_sync_group(true);
+        owners.handle(t0, Event::Start);
+        assert_eq!(owners.state(), State::Master);
     }
 
     #[test]

@@ -28,6 +28,8 @@ use crate::config::global::GlobalDefs;
 use crate::config::script::Script;
 use crate::config::vrrp::{AuthType, InitialState, VrrpInstance};
 
+mod group;
+
 /// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
 /// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
 /// instance it only waits for `stop`.
@@ -55,6 +57,8 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
     let mut tasks = Vec::new();
     let scripts = &cfg.vrrp.scripts;
     let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
+    let mut files = group::Files::new(&cfg.vrrp.track_files);
+    let mut runners = Vec::new();
     for inst in instances {
         let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
             Ok(mut r) => {
@@ -66,8 +70,10 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
                 continue;
             }
         };
+        // A sync group's trackers apply to each of its members.
+        let sg = group::of(&cfg.vrrp, &inst.name);
         let (ttx, trx) = unbounded_channel();
-        for t in &inst.track_scripts {
+        for t in inst.track_scripts.iter().chain(sg.iter().flat_map(|g| &g.track_scripts)) {
             let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
                 warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
                 continue;
@@ -86,9 +92,17 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
             r.track_rx = Some(trx);
         }
+        if let Some(g) = sg {
+            r.track_group_interfaces(g);
+        }
+        r.file_rx = files.subscribe(&mut r.tracked, &inst.track_files, sg, &inst.name);
         if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
             r.link_rx = Some(link_tx.subscribe());
         }
+        runners.push(r);
+    }
+    let groups = group::link(&cfg.vrrp, &mut runners, &fifos);
+    for r in runners {
         tasks.push(tokio::spawn(r.run(rx.clone())));
     }
     let monitor = tokio::spawn(link::monitor(link_tx));
@@ -98,6 +112,9 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
             script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
         }
     }
+    if let Some(w) = files.into_watch() {
+        script_tasks.push(tokio::spawn(w));
+    }
     let r = stop.await;
     monitor.abort();
     for t in &script_tasks {
@@ -106,6 +123,10 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
     let _ = tx.send(true);
     for t in tasks {
         let _ = t.await;
+    }
+    // keepalived notifies the groups' STOP after their members'.
+    for g in &groups {
+        g.notify(None);
     }
     statics.clear(&nl);
     r
@@ -148,13 +169,18 @@ struct Runner {
     routing: route::Routing,
     /// The use_vmac interface; deleted when the Runner is dropped.
     vmac: Option<Vmac>,
+    /// track_file values, tagged with the file's index (`Key::File`).
+    file_rx: Option<UnboundedReceiver<(usize, Status)>>,
+    /// Membership of a vrrp_sync_group.
+    sync: Option<group::Link>,
 }
 
-/// A tracked object: a vrrp_script (by index) or an interface (by index).
+/// A tracked object: a vrrp_script, an interface or a track_file (by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Key {
     Script(usize),
     If(u32),
+    File(usize),
 }
 
 #[derive(Clone, Default)]
@@ -205,6 +231,8 @@ enum Wake {
     Timer,
     Packet(Rx),
     Track(usize, Status),
+    File(usize, Status),
+    Sync(super::sync::Command),
     Link(u32, bool),
     RecvError(std::io::Error),
     Stop,
@@ -354,6 +382,8 @@ impl Runner {
             fifos: Arc::new(Vec::new()),
             routing: route::Routing::from_config(&format!("({})", inst.name), &inst.vroutes, &inst.vrules),
             vmac,
+            file_rx: None,
+            sync: None,
         })
     }
 
@@ -361,6 +391,7 @@ impl Runner {
         self.apply_tracking().await;
         let acts = self.fsm.handle(Instant::now(), Event::Start);
         self.exec(acts).await;
+        self.started();
         let mut buf = vec![0u8; 4096];
         loop {
             let deadline = self.fsm.next_deadline();
@@ -371,6 +402,8 @@ impl Runner {
                     Err(e) => Wake::RecvError(e),
                 },
                 Some((idx, st)) = recv_opt(&mut self.track_rx) => Wake::Track(idx, st),
+                Some((idx, st)) = recv_opt(&mut self.file_rx) => Wake::File(idx, st),
+                Some(cmd) = group::recv(&mut self.sync) => Wake::Sync(cmd),
                 Some((idx, up)) = recv_link(&mut self.link_rx) => Wake::Link(idx, up),
                 _ = stop.changed() => Wake::Stop,
             };
@@ -378,10 +411,14 @@ impl Runner {
                 Wake::Timer => {
                     let was = self.fsm.state();
                     let acts = self.fsm.handle(Instant::now(), Event::Timer);
-                    if was == State::Backup && self.fsm.state() == State::Master {
+                    let want = acts.contains(&Action::WantMaster);
+                    if want || (was == State::Backup && self.fsm.state() == State::Master) {
                         info!("({}) Receive advertisement timeout", self.name);
                     }
                     self.exec(acts).await;
+                    if want {
+                        self.want_master().await;
+                    }
                 }
                 Wake::Packet(rx) => {
                     let n = match &rx {
@@ -392,6 +429,8 @@ impl Runner {
                     self.on_packet(&rx, &pkt).await;
                 }
                 Wake::Track(idx, st) => self.set_tracked(Key::Script(idx), st).await,
+                Wake::File(idx, st) => self.set_tracked(Key::File(idx), st).await,
+                Wake::Sync(cmd) => self.on_group_command(cmd).await,
                 Wake::Link(idx, up) => {
                     self.set_tracked(Key::If(idx), if up { Status::Up } else { Status::Down }).await;
                 }
@@ -437,7 +476,21 @@ impl Runner {
         }
         if fault != self.faulted {
             self.faulted = fault;
-            let acts = self.fsm.handle(now, Event::Fault(fault));
+            let out = self.report_fault(fault);
+            self.apply_fault().await;
+            if let Some(out) = out {
+                self.dispatch(out);
+            }
+        }
+        // A sync group may hold us in FAULT from the start.
+        self.apply_fault().await;
+    }
+
+    /// Puts the fsm in FAULT while our own trackers or our sync group say so.
+    async fn apply_fault(&mut self) {
+        let fault = self.faulted || self.sync.as_ref().is_some_and(|l| l.group_fault);
+        if fault != self.fsm.faulted() {
+            let acts = self.fsm.handle(Instant::now(), Event::Fault(fault));
             self.exec(acts).await;
         }
     }
@@ -482,16 +535,25 @@ impl Runner {
         }
         let ev = Event::Advert(fsm::Advert { src: a.src, priority: a.priority, interval: a.interval });
         let acts = self.fsm.handle(Instant::now(), ev);
-        if was == State::Master && self.fsm.state() == State::Backup {
+        let yielded = was == State::Master && self.fsm.state() == State::Backup;
+        if yielded {
             info!(
                 "({}) Master received advert from {} with higher priority {}, ours {}",
                 self.name, a.src, a.priority, ours
             );
         }
         self.exec(acts).await;
+        if yielded {
+            self.left_master();
+        }
     }
 
     async fn exec(&mut self, acts: Vec<Action>) {
+        self.exec_actions(acts).await;
+        self.report_want();
+    }
+
+    async fn exec_actions(&mut self, acts: Vec<Action>) {
         // keepalived announces MASTER before it sets the VIPs and sends GARPs.
         if acts.contains(&Action::Notify(State::Master)) {
             info!("({}) Entering MASTER STATE", self.name);
@@ -524,6 +586,8 @@ impl Runner {
                 }
                 Action::SendGarp => self.send_garps(),
                 Action::Notify(s) => self.notify(s),
+                // Asked by the caller after exec (see the timer).
+                Action::WantMaster => {}
                 Action::ForcingElection { from, priority } => info!(
                     "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
                     self.name,
@@ -614,6 +678,8 @@ impl Runner {
                 (self.notify.backup.clone(), "BACKUP")
             }
             State::Fault => {
+                // keepalived says "(init)" only when BACKUP comes straight after INIT.
+                self.first_backup = false;
                 info!("({}) Entering FAULT STATE", self.name);
                 (self.notify.fault.clone(), "FAULT")
             }

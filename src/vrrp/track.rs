@@ -16,6 +16,8 @@ pub enum Status {
     Init,
     Up,
     Down,
+    /// A track_file's value (see `trackfile::effect` for what it does to the priority).
+    Value(i32),
 }
 
 /// Rise/fall counting: `rise` consecutive successes bring a down script up, `fall` consecutive
@@ -38,8 +40,8 @@ impl RiseFall {
     /// Feeds one result; returns the new status when it changed.
     pub fn feed(&mut self, ok: bool) -> Option<Status> {
         let next = match (self.status, ok) {
-            (Status::Init, true) => Status::Up,
-            (Status::Init, false) => Status::Down,
+            (Status::Init | Status::Value(_), true) => Status::Up,
+            (Status::Init | Status::Value(_), false) => Status::Down,
             (Status::Up, true) | (Status::Down, false) => {
                 self.run = 0;
                 return None;
@@ -74,14 +76,22 @@ pub struct Tracked {
 }
 
 /// keepalived's effective priority: base + positive weights of up trackers - |negative
-/// weights| of down ones (`reverse` swaps up and down), clamped to 1..=254; an owner stays 255.
-/// The bool is true when an unweighted tracker is down (the instance goes to FAULT).
+/// weights| of down ones (`reverse` swaps up and down) + track_file offsets, clamped to
+/// 1..=254; an owner stays 255. The bool is true when an unweighted tracker is down or a
+/// track_file says FAULT (the instance goes to FAULT).
 pub fn effective(base: u8, tracked: &[Tracked]) -> (u8, bool) {
     let mut total = i64::from(base);
     let mut fault = false;
     for t in tracked {
         let (up, down) = match t.status {
             Status::Init => continue,
+            Status::Value(v) => {
+                match super::trackfile::effect(v, t.weight, t.reverse) {
+                    Some(off) => total += i64::from(off),
+                    None => fault = true,
+                }
+                continue;
+            }
             Status::Up => (!t.reverse, t.reverse),
             Status::Down => (t.reverse, !t.reverse),
         };
@@ -193,5 +203,11 @@ mod tests {
         assert_eq!(effective(255, &[t(-100, false, Status::Down)]), (255, false));
         assert_eq!(effective(100, &[t(0, false, Status::Down)]), (100, true));
         assert_eq!(effective(100, &[t(0, false, Status::Init), t(-50, false, Status::Init)]), (100, false));
+        // track_file values: offsets add (capped per file), FAULT from a file.
+        assert_eq!(effective(100, &[t(3, false, Status::Value(7))]), (121, false));
+        assert_eq!(effective(100, &[t(1, false, Status::Value(300)), t(2, true, Status::Value(50))]), (253, false));
+        assert!(effective(100, &[t(3, false, Status::Value(-85))]).1);
+        assert_eq!(effective(100, &[t(0, false, Status::Value(1)), t(-5, false, Status::Down)]), (95, true));
+        assert_eq!(effective(255, &[t(0, true, Status::Value(0))]), (255, true));
     }
 }

@@ -395,6 +395,12 @@ fn sync_groups() {
          vrrp_instance A {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n",
     );
     assert!(has(&m, "Sync group G has only 1 virtual router(s)"));
+    let (_, m, _) = load(
+        "vrrp_sync_group G {\n group {\n  A\n  B\n }\n}\n\
+         vrrp_instance A {\n interface lo\n virtual_router_id 1\n priority 255\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n\
+         vrrp_instance B {\n interface lo\n virtual_router_id 2\n virtual_ipaddress {\n 10.1.1.2\n }\n}\n",
+    );
+    assert!(has(&m, "Sync group G has some member(s) as address owner and some not as address owner"), "{m:?}");
 }
 
 #[test]
@@ -421,4 +427,52 @@ fn dump_instance() {
     ] {
         assert!(s.contains(want), "missing {want:?} in\n{s}");
     }
+}
+
+#[test]
+fn sync_group_member_tracking_rules() {
+    let text = |extra: &str| {
+        format!(
+            "vrrp_script s {{\n script /bin/true\n weight -20\n}}\nvrrp_script z {{\n script /bin/true\n}}\n\
+             track_file f {{\n file /tmp/x\n weight 5\n}}\ntrack_file f0 {{\n file /tmp/y\n weight 0\n}}\n\
+             vrrp_sync_group G {{\n group {{\n  A\n  B\n }}\n track_interface {{\n  lo\n }}\n \
+             track_script {{\n  s\n  nosuch\n }}\n track_file {{\n  f weight 3 reverse\n  nofile\n }}\n{extra}}}\n\
+             vrrp_instance A {{\n interface lo\n virtual_router_id 1\n virtual_ipaddress {{\n 10.1.1.1\n }}\n \
+             track_script {{\n  s\n  z\n }}\n track_file {{\n  f\n  f0\n }}\n track_interface {{\n  lo weight 10\n }}\n}}\n\
+             vrrp_instance B {{\n interface lo\n virtual_router_id 2\n dont_track_primary\n virtual_ipaddress {{\n 10.1.1.2\n }}\n}}\n"
+        )
+    };
+    let (c, m, _) = load(&text(""));
+    assert!(has(&m, "(A) ignoring lo tracked interface weight due to SYNC group"), "{m:?}");
+    assert!(has(&m, "(A) ignoring tracked script s with weights due to SYNC group"), "{m:?}");
+    assert!(has(&m, "(A) ignoring tracked file f with weight 5 due to SYNC group"), "{m:?}");
+    assert!(has(&m, "(A) track_interface lo is configured on VRRP instance and sync group"), "{m:?}");
+    assert!(!has(&m, "(B) track_interface lo"), "B does not track its own interface: {m:?}");
+    assert!(has(&m, "(G) track script nosuch not found, ignoring..."), "{m:?}");
+    assert!(has(&m, "(G) track file nofile not found, ignoring..."), "{m:?}");
+    let a = &c.vrrp.instances[0];
+    assert_eq!(a.track_scripts.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["z"]);
+    assert_eq!(a.track_files.iter().map(|t| (t.name.as_str(), t.weight)).collect::<Vec<_>>(), [("f0", Some(0))]);
+    assert_eq!(a.track_interfaces[0].weight, Some(10), "2.2.7 keeps the interface weight despite the message");
+    let g = &c.vrrp.sync_groups[0];
+    assert_eq!(g.track_scripts.len(), 1);
+    assert_eq!((g.track_scripts[0].weight, g.track_scripts[0].reverse), (Some(-20), false), "the script's weight");
+    assert_eq!((g.track_files[0].weight, g.track_files[0].reverse), (Some(3), true));
+    // sync_group_tracking_weight (and the deprecated global_tracking) keep member weights.
+    for kw in [" sync_group_tracking_weight\n", " global_tracking\n"] {
+        let (c, m, _) = load(&text(kw));
+        assert!(!has(&m, "due to SYNC group"), "{kw}: {m:?}");
+        assert_eq!(c.vrrp.instances[0].track_scripts.len(), 2);
+        assert_eq!(c.vrrp.instances[0].track_files.len(), 2);
+    }
+}
+
+#[test]
+fn sync_group_missing_tracked_interface() {
+    let (c, m, _) = load(
+        "vrrp_sync_group G {\n group {\n  A\n }\n track_interface {\n  nosuch0\n }\n}\n\
+         vrrp_instance A {\n interface lo\n virtual_router_id 1\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n",
+    );
+    assert!(has(&m, "(G) tracked interface nosuch0 doesn't exist"), "{m:?}");
+    assert!(c.vrrp.missing_interface);
 }
