@@ -1,11 +1,18 @@
 //! HTTP_GET: one url per check (keepalived 2.2.7 walks the urls one per `delay_loop` tick),
 //! success = an accepted status code and, when configured, the MD5 digest of the body.
+//!
+//! The probe is generic over its [`Transport`]: plain TCP here, TLS for SSL_GET (`ssl`). The
+//! exchange itself ([`exchange`]) only needs an `AsyncRead + AsyncWrite` stream, so both
+//! checkers share the request, the response parsing, the checks and keepalived's log lines.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use log::info;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::engine::{Probe, ProbeFuture};
 use super::md5::{Md5, hex};
@@ -15,8 +22,33 @@ use crate::config::checker::{Checker, HttpCheck, HttpProtocol, Url};
 /// Headers larger than this are a failed check (keepalived reads into a fixed buffer too).
 const MAX_HEADER: usize = 64 * 1024;
 
-pub struct HttpProbe {
+/// How a web checker reaches the server: the stream the HTTP exchange runs over.
+pub trait Transport: Send + Sync + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send;
+    /// Scheme of the transport: 443 is left out of the Host header for TLS, 80 for plain.
+    const TLS: bool;
+    /// Open a stream to `conn.dest` for `url` (TLS: connect and handshake).
+    fn open<'a>(
+        &'a self,
+        conn: &'a Conn,
+        url: &'a Url,
+    ) -> impl Future<Output = Result<Self::Stream, HttpError>> + Send + 'a;
+}
+
+/// HTTP_GET's transport: a TCP connection.
+pub struct Plain;
+
+impl Transport for Plain {
+    type Stream = TcpStream;
+    const TLS: bool = false;
+    async fn open(&self, conn: &Conn, _url: &Url) -> Result<TcpStream, HttpError> {
+        conn.connect().await.map_err(HttpError::connect)
+    }
+}
+
+pub struct HttpProbe<T: Transport = Plain> {
     conn: Conn,
+    transport: T,
     urls: Vec<Url>,
     protocol: HttpProtocol,
     fast_recovery: bool,
@@ -24,24 +56,61 @@ pub struct HttpProbe {
     label: String,
     /// Path of the last url that passed (2.2.7 names it in the success line).
     last_ok: String,
+    /// Why the last check failed, for the `log_all_failures` line.
+    last_err: Option<HttpError>,
 }
 
 /// Why a url check failed (for the log line).
 #[derive(Debug)]
 pub enum HttpError {
-    Io(io::Error),
-    Timeout,
+    Connect(io::Error),
+    ConnectTimeout,
+    /// TLS handshake failed (SSL_GET).
+    Handshake(io::Error),
+    WriteTimeout,
+    Write(io::Error),
+    ReadTimeout,
+    Read(io::Error),
     BadResponse,
     EmptyBody,
     Status(u16),
     Digest(String),
 }
 
+impl HttpError {
+    pub fn connect(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::TimedOut { HttpError::ConnectTimeout } else { HttpError::Connect(e) }
+    }
+
+    /// The phrase 2.2.7 puts before "server <label>." when it logs this failure.
+    pub fn keepalived_phrase(&self, tls: bool) -> &'static str {
+        match self {
+            HttpError::Connect(_) => "Error connecting",
+            HttpError::ConnectTimeout => "Timeout connecting",
+            HttpError::Handshake(_) => "SSL handshake/communication error connecting to",
+            HttpError::WriteTimeout => "Timeout WEB write",
+            HttpError::Write(_) => "Cannot send get request to",
+            HttpError::ReadTimeout if tls => "Timeout SSL read",
+            HttpError::ReadTimeout => "Timeout HTTP read",
+            HttpError::Read(_) => "Read error with",
+            // Its parser finds no header end in either case; the body check comes first.
+            HttpError::EmptyBody | HttpError::BadResponse => "Read, no data received from ",
+            HttpError::Status(_) => "HTTP status code error to",
+            HttpError::Digest(_) => "MD5 digest error to",
+        }
+    }
+}
+
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            HttpError::Io(e) => write!(f, "{e}"),
-            HttpError::Timeout => f.write_str("timeout"),
+            HttpError::Connect(e) => write!(f, "connect: {e}"),
+            HttpError::ConnectTimeout => f.write_str("connect timeout"),
+            HttpError::Handshake(e) => write!(f, "SSL handshake: {e}"),
+            HttpError::WriteTimeout => f.write_str("write timeout"),
+            HttpError::Write(e) => write!(f, "write: {e}"),
+            HttpError::ReadTimeout => f.write_str("read timeout"),
+            HttpError::Read(e) => write!(f, "read: {e}"),
             HttpError::BadResponse => f.write_str("malformed HTTP response"),
             HttpError::EmptyBody => f.write_str("empty response"),
             HttpError::Status(c) => write!(f, "HTTP status code error - code {c}"),
@@ -50,76 +119,92 @@ impl std::fmt::Display for HttpError {
     }
 }
 
-impl HttpProbe {
+impl HttpProbe<Plain> {
     pub fn new(c: &Checker, h: &HttpCheck, label: String) -> Self {
+        HttpProbe::with_transport(c, h, label, Plain)
+    }
+}
+
+impl<T: Transport> HttpProbe<T> {
+    pub fn with_transport(c: &Checker, h: &HttpCheck, label: String, transport: T) -> Self {
         let urls = if h.urls.is_empty() { vec![Url { path: "/".into(), ..Url::default() }] } else { h.urls.clone() };
         HttpProbe {
             conn: Conn::of(c),
+            transport,
             urls,
             protocol: h.http_protocol,
             fast_recovery: h.fast_recovery,
             next: 0,
             label,
             last_ok: String::new(),
+            last_err: None,
         }
     }
 
     async fn get(&self, url: &Url) -> Result<(), HttpError> {
-        let req = request(url, self.protocol, self.conn.dest, false);
-        let t = self.conn.timeout;
-        let mut s = self.conn.connect().await.map_err(HttpError::Io)?;
-        // keepalived applies connect_timeout to each step (connect, write, every read).
-        tokio::time::timeout(t, s.write_all(req.as_bytes()))
-            .await
-            .map_err(|_| HttpError::Timeout)?
-            .map_err(HttpError::Io)?;
-        let mut buf = Vec::with_capacity(4096);
-        let mut chunk = [0u8; 8192];
-        let (status, body_start, content_length) = loop {
-            let n = tokio::time::timeout(t, s.read(&mut chunk))
-                .await
-                .map_err(|_| HttpError::Timeout)?
-                .map_err(HttpError::Io)?;
-            if n == 0 {
-                return Err(if buf.is_empty() { HttpError::EmptyBody } else { HttpError::BadResponse });
-            }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-            if let Some(h) = parse_head(&buf)? {
-                break h;
-            }
-            if buf.len() > MAX_HEADER {
-                return Err(HttpError::BadResponse);
-            }
-        };
-        let mut md5 = Md5::new();
-        let mut got = 0u64;
-        let first = buf.get(body_start..).unwrap_or_default();
-        md5.update(first);
-        got += first.len() as u64;
-        // Read to EOF (1.0 servers close), or stop at Content-Length (1.1 keep-alive servers).
-        while content_length.is_none_or(|l| got < l) {
-            let n = tokio::time::timeout(t, s.read(&mut chunk))
-                .await
-                .map_err(|_| HttpError::Timeout)?
-                .map_err(HttpError::Io)?;
-            if n == 0 {
-                break;
-            }
-            let data = chunk.get(..n).unwrap_or_default();
-            md5.update(data);
-            got += n as u64;
-        }
-        if !status_ok(&url.status_codes, status) {
-            return Err(HttpError::Status(status));
-        }
-        if let Some(want) = url.digest {
-            let d = md5.finish();
-            if d != want {
-                return Err(HttpError::Digest(hex(&d)));
-            }
-        }
-        Ok(())
+        let req = request(url, self.protocol, self.conn.dest, T::TLS);
+        let mut s = self.transport.open(&self.conn, url).await?;
+        // TLS: keepalived reads until the TLS layer reports anything but "more data", and judges
+        // what it got; a peer closing without close_notify is the usual end of a response.
+        exchange(&mut s, req.as_bytes(), url, self.conn.timeout, T::TLS).await
     }
+}
+
+/// One GET over `s`: send `req`, read the response and judge it against `url`. keepalived applies
+/// `connect_timeout` (`t`) to each step (write, every read). With `error_is_eof` a read error
+/// ends the response instead of failing the check (SSL_GET).
+pub async fn exchange<S>(s: &mut S, req: &[u8], url: &Url, t: Duration, error_is_eof: bool) -> Result<(), HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::time::timeout(t, s.write_all(req)).await.map_err(|_| HttpError::WriteTimeout)?.map_err(HttpError::Write)?;
+    let mut chunk = [0u8; 8192];
+    let read = async |s: &mut S, chunk: &mut [u8]| -> Result<usize, HttpError> {
+        match tokio::time::timeout(t, s.read(chunk)).await {
+            Err(_) => Err(HttpError::ReadTimeout),
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(_)) if error_is_eof => Ok(0),
+            Ok(Err(e)) => Err(HttpError::Read(e)),
+        }
+    };
+    let mut buf = Vec::with_capacity(4096);
+    let (status, body_start, content_length) = loop {
+        let n = read(s, &mut chunk).await?;
+        if n == 0 {
+            return Err(if buf.is_empty() { HttpError::EmptyBody } else { HttpError::BadResponse });
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        if let Some(h) = parse_head(&buf)? {
+            break h;
+        }
+        if buf.len() > MAX_HEADER {
+            return Err(HttpError::BadResponse);
+        }
+    };
+    let mut md5 = Md5::new();
+    let mut got = 0u64;
+    let first = buf.get(body_start..).unwrap_or_default();
+    md5.update(first);
+    got += first.len() as u64;
+    // Read to EOF (1.0 servers close), or stop at Content-Length (1.1 keep-alive servers).
+    while content_length.is_none_or(|l| got < l) {
+        let n = read(s, &mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        md5.update(chunk.get(..n).unwrap_or_default());
+        got += n as u64;
+    }
+    if !status_ok(&url.status_codes, status) {
+        return Err(HttpError::Status(status));
+    }
+    if let Some(want) = url.digest {
+        let d = md5.finish();
+        if d != want {
+            return Err(HttpError::Digest(hex(&d)));
+        }
+    }
+    Ok(())
 }
 
 /// keepalived's request: HTTP/1.0 by default, `1.0C` adds `Connection: close`, `1.1` uses
@@ -170,7 +255,7 @@ fn status_ok(ranges: &[(u16, u16)], code: u16) -> bool {
     ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&code))
 }
 
-impl Probe for HttpProbe {
+impl<T: Transport> Probe for HttpProbe<T> {
     fn check(&mut self) -> ProbeFuture<'_> {
         Box::pin(async move {
             let i = self.next % self.urls.len().max(1);
@@ -181,14 +266,23 @@ impl Probe for HttpProbe {
                     // The next tick checks the next url; a failed url is retried itself.
                     self.last_ok = url.path.clone();
                     self.next = (i + 1) % self.urls.len().max(1);
+                    self.last_err = None;
                     true
                 }
                 Err(e) => {
-                    log::debug!("Error connecting server {} url({}): {e}.", self.label, i + 1);
+                    log::debug!("{} server {} url({}): {e}.", e.keepalived_phrase(T::TLS), self.label, i + 1);
+                    self.last_err = Some(e);
                     false
                 }
             }
         })
+    }
+
+    /// 2.2.7's `timeout_epilog` line, printed with `log_all_failures`.
+    fn log_failure(&self) {
+        if let Some(e) = &self.last_err {
+            info!("{} server {}.", e.keepalived_phrase(T::TLS), self.label);
+        }
     }
 
     fn needed_up(&self) -> usize {
