@@ -25,7 +25,7 @@ const MAX_HEADER: usize = 64 * 1024;
 /// How a web checker reaches the server: the stream the HTTP exchange runs over.
 pub trait Transport: Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
-    /// Scheme of the transport: 443 is left out of the Host header for TLS, 80 for plain.
+    /// TLS (SSL_GET): only changes the wording of the failure lines.
     const TLS: bool;
     /// Open a stream to `conn.dest` for `url` (TLS: connect and handshake).
     fn open<'a>(
@@ -142,7 +142,7 @@ impl<T: Transport> HttpProbe<T> {
     }
 
     async fn get(&self, url: &Url) -> Result<(), HttpError> {
-        let req = request(url, self.protocol, self.conn.dest, T::TLS);
+        let req = request(url, self.protocol, self.conn.dest);
         let mut s = self.transport.open(&self.conn, url).await?;
         // TLS: keepalived reads until the TLS layer reports anything but "more data", and judges
         // what it got; a peer closing without close_notify is the usual end of a response.
@@ -208,21 +208,17 @@ where
 }
 
 /// keepalived's request: HTTP/1.0 by default, `1.0C` adds `Connection: close`, `1.1` uses
-/// HTTP/1.1 with `Connection: close`. Host is the virtualhost, else the address, with `:port`
-/// unless it is the scheme's default port.
-pub fn request(url: &Url, proto: HttpProtocol, dest: SocketAddr, tls: bool) -> String {
+/// HTTP/1.1 with `Connection: close`. Host is the virtualhost as configured, else the address
+/// with its port, always (2.2.7 sends `127.0.0.1:443` and `127.0.0.1:80`, `v.example` for a
+/// virtualhost on port 18443: measured with `keepalived -T`).
+pub fn request(url: &Url, proto: HttpProtocol, dest: SocketAddr) -> String {
     let version = if proto == HttpProtocol::V1_1 { "1.1" } else { "1.0" };
     let close = if proto == HttpProtocol::V1_0 { "" } else { "Connection: close\r\n" };
     let host = match &url.host {
         Some(h) => h.clone(),
-        None => match dest.ip() {
-            std::net::IpAddr::V6(a) => format!("[{a}]"),
-            a => a.to_string(),
-        },
+        None => dest.to_string(),
     };
-    let default_port = if tls { 443 } else { 80 };
-    let port = if dest.port() == default_port { String::new() } else { format!(":{}", dest.port()) };
-    format!("GET {} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\n{close}Host: {host}{port}\r\n\r\n", url.path)
+    format!("GET {} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\n{close}Host: {host}\r\n\r\n", url.path)
 }
 
 /// Parse the status line and headers once complete: (status, body offset, Content-Length).
@@ -323,18 +319,18 @@ mod tests {
     fn request_forms() {
         let d: SocketAddr = "10.0.0.1:80".parse().unwrap();
         assert_eq!(
-            request(&url("/", None), HttpProtocol::V1_0, d, false),
-            "GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 10.0.0.1\r\n\r\n"
+            request(&url("/", None), HttpProtocol::V1_0, d),
+            "GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 10.0.0.1:80\r\n\r\n"
         );
         let d: SocketAddr = "10.0.0.1:8080".parse().unwrap();
         assert_eq!(
-            request(&url("/x", Some("www")), HttpProtocol::V1_0C, d, false),
-            "GET /x HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www:8080\r\n\r\n"
+            request(&url("/x", Some("www")), HttpProtocol::V1_0C, d),
+            "GET /x HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www\r\n\r\n"
         );
         let d: SocketAddr = "[::1]:443".parse().unwrap();
         assert_eq!(
-            request(&url("/", None), HttpProtocol::V1_1, d, true),
-            "GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: [::1]\r\n\r\n"
+            request(&url("/", None), HttpProtocol::V1_1, d),
+            "GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: [::1]:443\r\n\r\n"
         );
     }
 
