@@ -50,7 +50,7 @@ impl FileProbe {
             && (overwrite || !path.exists())
             && let Err(e) = std::fs::write(&path, format!("{value}\n"))
         {
-            info!("Unable to write track file {} - {e}", path.display());
+            info!("Unable to initialise track file {} - {e}", path.display());
         }
         let (weight, reverse) = if f.weight != 0 { (f.weight, f.reverse) } else { (tf.weight, tf.weight_reverse) };
         Some(FileProbe { name: tf.name.clone(), path, weight: i64::from(weight), reverse, label, value: 0 })
@@ -305,5 +305,54 @@ mod tests {
         assert_eq!((f.delay_loop, f.retry, f.warmup), (POLL, 0, Duration::ZERO));
         assert!(matches!(schedule(&cs[1]), Cow::Borrowed(_)));
         assert_eq!(schedule(&cs[1]).delay_loop, Duration::from_secs(30));
+    }
+
+    struct Rec(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+
+    impl crate::check::engine::Health for Rec {
+        fn set_alive(&mut self, _vs: usize, _rs: usize, alive: bool) {
+            self.0.lock().unwrap().push(alive);
+        }
+    }
+
+    /// Through the engine: writing a fault value takes the real server down within a poll,
+    /// clearing it brings it back.
+    #[tokio::test]
+    async fn engine_follows_the_file() {
+        use crate::check::engine;
+        let d = scratch("engine");
+        let p = d.join("state");
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 0\n init_file 0 overwrite\n}}\nvirtual_server 10.0.0.1 80 {{\n \
+             delay_loop 30\n real_server 10.0.0.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
+            p.display()
+        );
+        let cfg = crate::config::load_str("t.conf", &text, &Default::default()).0;
+        let specs = engine::specs(&cfg);
+        assert_eq!(specs.len(), 1);
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "0\n", "init_file");
+        let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut rec = Rec(ev.clone());
+        let scenario = {
+            let ev = ev.clone();
+            let p = p.clone();
+            async move {
+                let wait = async |n: usize| {
+                    let end = tokio::time::Instant::now() + Duration::from_secs(4);
+                    while ev.lock().unwrap().len() < n && tokio::time::Instant::now() < end {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                };
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                assert!(ev.lock().unwrap().is_empty(), "0 is ok");
+                std::fs::write(&p, "1\n").unwrap();
+                wait(1).await;
+                std::fs::write(&p, "0\n").unwrap();
+                wait(2).await;
+            }
+        };
+        engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
+        assert_eq!(*ev.lock().unwrap(), [false, true]);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

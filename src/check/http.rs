@@ -302,8 +302,9 @@ impl<T: Transport> Probe for HttpProbe<T> {
         info!("HTTP status code success to {} url({})", self.label, self.last_ok);
     }
 
-    fn log_down(&self, retries: u32, _first: bool) {
-        info!("HTTP_CHECK on service {} failed after {retries} retries.", self.label);
+    /// Both forms are in the 2.2.7 binary: "failed." on the first check or without retries.
+    fn log_down(&self, retries: u32, first: bool) {
+        super::engine::log_failed("HTTP_CHECK", &self.label, retries, first);
     }
 }
 
