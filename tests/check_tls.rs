@@ -350,3 +350,41 @@ async fn engine_down_and_up() {
     assert_eq!(got, [false, true]);
     server.abort();
 }
+
+/// Against OpenSSL's own server (`openssl s_server -www`), TLS 1.3 and TLS 1.2 only: the
+/// rustls client interoperates with what keepalived's OpenSSL client talks to.
+#[tokio::test]
+async fn openssl_server_interop() {
+    for proto in ["-tls1_3", "-tls1_2"] {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", proto, "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(fixture("tls-cert.pem"))
+            .arg("-key")
+            .arg(fixture("tls-key.pem"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else {
+            println!("SKIPPED: no openssl binary");
+            return;
+        };
+        let end = Instant::now() + Duration::from_secs(5);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let cfg = load(&conf("", "", port, &ssl_get("", "")));
+        let ok = only_probe(&cfg).check().await;
+        let cfg = load(&conf("", "", port, &ssl_get("status_code 404", "")));
+        let wrong = only_probe(&cfg).check().await;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(ok, "{proto}: s_server answers 200");
+        assert!(!wrong, "{proto}: 200 is not 404");
+    }
+}

@@ -316,6 +316,121 @@ mod tests {
         Url { path: path.into(), host: host.map(str::to_string), ..Url::default() }
     }
 
+    /// A stream that answers reads from a script: data, an error, or nothing ever (pending);
+    /// EOF once the script is done. Writes succeed unless `write_fails`.
+    struct Scripted {
+        reads: std::collections::VecDeque<Step>,
+        write_fails: bool,
+    }
+
+    enum Step {
+        Data(&'static [u8]),
+        Fail,
+        Pending,
+    }
+
+    impl AsyncRead for Scripted {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            use std::task::Poll;
+            match self.reads.front() {
+                Some(Step::Pending) => return Poll::Pending,
+                Some(Step::Fail) => {
+                    self.reads.pop_front();
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset")));
+                }
+                _ => {}
+            }
+            if let Some(Step::Data(d)) = self.reads.pop_front() {
+                buf.put_slice(d);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Scripted {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            if self.write_fails {
+                return std::task::Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, "pipe")));
+            }
+            std::task::Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    async fn run(steps: Vec<Step>, want: &Url, error_is_eof: bool) -> Result<(), HttpError> {
+        let mut s = Scripted { reads: steps.into(), write_fails: false };
+        exchange(&mut s, b"GET / HTTP/1.0\r\n\r\n", want, Duration::from_secs(5), error_is_eof).await
+    }
+
+    fn digest_url(d: Option<[u8; 16]>) -> Url {
+        Url { path: "/".into(), digest: d, status_codes: vec![(200, 299)], ..Url::default() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exchange_outcomes() {
+        use Step::*;
+        let u = digest_url(None);
+        assert!(run(vec![Data(b"HTTP/1.0 200 OK\r\n\r\nbody")], &u, false).await.is_ok());
+        // Head split over reads, Content-Length stops the read without waiting for EOF.
+        let r = run(vec![Data(b"HTTP/1.1 204 N"), Data(b"o\r\nContent-Length: 2\r\n\r\nab"), Pending], &u, false);
+        assert!(r.await.is_ok());
+        assert!(matches!(run(vec![], &u, false).await, Err(HttpError::EmptyBody)));
+        assert!(matches!(run(vec![Data(b"HTTP/1.0 200")], &u, false).await, Err(HttpError::BadResponse)));
+        assert!(matches!(run(vec![Data(b"HTTP/1.0 503 X\r\n\r\n")], &u, false).await, Err(HttpError::Status(503))));
+        assert!(matches!(run(vec![Pending], &u, false).await, Err(HttpError::ReadTimeout)));
+        let body = [Data(b"HTTP/1.0 200 OK\r\n\r\nhello"), Pending];
+        assert!(matches!(run(body.into(), &u, false).await, Err(HttpError::ReadTimeout)), "timeout in the body");
+        // A read error fails plain HTTP; over TLS it ends the response, judged as received.
+        let reset = || vec![Data(b"HTTP/1.0 200 OK\r\n\r\nhello"), Fail];
+        assert!(matches!(run(reset(), &u, false).await, Err(HttpError::Read(_))));
+        let md5_hello = crate::config::checker::parse_digest("5d41402abc4b2a76b9719d911017c592");
+        assert!(run(reset(), &digest_url(md5_hello), true).await.is_ok());
+        let other = crate::config::checker::parse_digest("00000000000000000000000000000000");
+        assert!(
+            matches!(run(reset(), &digest_url(other), true).await, Err(HttpError::Digest(d)) if d == "5d41402abc4b2a76b9719d911017c592")
+        );
+        assert!(matches!(run(vec![Fail], &u, true).await, Err(HttpError::EmptyBody)));
+        let mut w = Scripted { reads: Default::default(), write_fails: true };
+        let r = exchange(&mut w, b"GET", &u, Duration::from_secs(1), false).await;
+        assert!(matches!(r, Err(HttpError::Write(_))));
+    }
+
+    #[test]
+    fn failure_phrases_are_2_2_7s() {
+        let e = |k| io::Error::new(k, "x");
+        assert_eq!(HttpError::connect(e(io::ErrorKind::TimedOut)).keepalived_phrase(false), "Timeout connecting");
+        assert_eq!(
+            HttpError::connect(e(io::ErrorKind::ConnectionRefused)).keepalived_phrase(false),
+            "Error connecting"
+        );
+        let hs = HttpError::Handshake(e(io::ErrorKind::InvalidData));
+        assert_eq!(hs.keepalived_phrase(true), "SSL handshake/communication error connecting to");
+        assert_eq!(HttpError::ReadTimeout.keepalived_phrase(true), "Timeout SSL read");
+        assert_eq!(HttpError::ReadTimeout.keepalived_phrase(false), "Timeout HTTP read");
+        assert_eq!(HttpError::Status(500).keepalived_phrase(true), "HTTP status code error to");
+        assert_eq!(HttpError::Digest(String::new()).keepalived_phrase(false), "MD5 digest error to");
+        assert_eq!(HttpError::EmptyBody.keepalived_phrase(false), "Read, no data received from ");
+    }
+
     #[test]
     fn request_forms() {
         let d: SocketAddr = "10.0.0.1:80".parse().unwrap();
