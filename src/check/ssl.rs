@@ -4,7 +4,8 @@
 //! keepalived 2.2.7 semantics kept here:
 //! * The server certificate is never verified: keepalived builds its OpenSSL context without
 //!   `SSL_VERIFY_PEER` and never looks at the verify result, even when the root `SSL` block names
-//!   a `ca`. We accept any certificate but still check the handshake signatures, so a server
+//!   a `ca` (the 2.2.7 binary imports neither `SSL_CTX_set_verify` nor `SSL_get_verify_result`,
+//!   and `keepalived -T -S` accepts our self-signed test certificate). We accept any certificate but still check the handshake signatures, so a server
 //!   must hold the key of the certificate it sends.
 //! * `SSL { certificate key }` is the client certificate, sent when the server asks for one; a
 //!   file that cannot be loaded stops the SSL checkers ("SSL error : Cant load ... file...").
