@@ -9,9 +9,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use log::{error, info, warn};
 use tokio::sync::mpsc;
