@@ -9,9 +9,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use log::{info, warn};
+use log::{error, info, warn};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -19,6 +20,8 @@ use tokio::time::Instant;
 use super::state::{self, Transition};
 use crate::config::Config;
 use crate::config::checker::{Checker as CheckerCfg, CheckerKind};
+use crate::config::lvs::VirtualServer;
+use crate::config::vrrp::TrackFile;
 
 /// Where real-server health goes (the director; a recorder in tests).
 pub trait Health {
@@ -59,6 +62,11 @@ pub trait Probe: Send + 'static {
     fn log_down(&self, retries: u32, first: bool);
     /// An intermediate failure (logged only with `log_all_failures`).
     fn log_failure(&self) {}
+    /// A dynamic checker's current offset from the real server's `configured` weight, as of
+    /// its last check (0 for the others). Read after every check; a change moves the weight.
+    fn weight_offset(&self, _configured: u32) -> i64 {
+        0
+    }
 }
 
 /// A checker ready to run: where its verdict goes, its timing and its probe.
@@ -82,19 +90,21 @@ pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
     }
 }
 
-/// Build a probe for each runnable checker of the config. FILE and BFD checkers follow other
-/// subsystems and have no probe here yet; they are reported and never change state.
+/// Build a probe for each runnable checker of the config. BFD checkers follow another
+/// subsystem and have no probe here yet; they are reported and never change state.
 pub fn specs(cfg: &Config) -> Vec<Spec> {
     let global_log_all = cfg.global.checker_log_all_failures;
+    let mut shared = Shared { cfg, tls: None };
     let mut out = Vec::new();
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
+                let c = super::file::schedule(c);
                 let rs_label = vs.rs_label(rs);
                 // 2.2.7 names the real server even when connect_ip/connect_port differ.
                 let target = rs_label.clone();
                 let misc_label = format!("{rs_label} VS {}", vs.label());
-                let Some(probe) = probe_for(c, target, misc_label) else {
+                let Some(probe) = probe_for(&mut shared, vs, &c, target, misc_label) else {
                     warn!("{} for service {rs_label} is not run by this version", c.kind.name());
                     continue;
                 };
@@ -118,10 +128,50 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
     out
 }
 
-fn probe_for(c: &CheckerCfg, target: String, misc_label: String) -> Option<Box<dyn Probe>> {
+/// What the probes of one config share: the root `track_file` blocks, and the SSL_GET client
+/// context, built on first use (as keepalived: only when some SSL_GET needs it).
+struct Shared<'a> {
+    cfg: &'a Config,
+    tls: Option<Option<Arc<rustls::ClientConfig>>>,
+}
+
+impl Shared<'_> {
+    /// None when the root `SSL` block's files cannot be loaded (logged once).
+    fn tls(&mut self) -> Option<Arc<rustls::ClientConfig>> {
+        let cfg = self.cfg;
+        self.tls
+            .get_or_insert_with(|| match super::ssl::client_config(cfg.lvs.ssl.as_ref()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    // keepalived stops its checker process here; we run the other checkers.
+                    error!("{e}");
+                    error!("Error Initialize SSL, ctx Instance");
+                    None
+                }
+            })
+            .clone()
+    }
+
+    fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.cfg.vrrp.track_files.iter().find(|t| !t.removed && t.name == name)
+    }
+}
+
+fn probe_for(
+    shared: &mut Shared<'_>,
+    vs: &VirtualServer,
+    c: &CheckerCfg,
+    target: String,
+    misc_label: String,
+) -> Option<Box<dyn Probe>> {
     Some(match &c.kind {
         CheckerKind::Tcp => Box::new(super::tcp::TcpProbe::new(c, target)),
         CheckerKind::Http(h) => Box::new(super::http::HttpProbe::new(c, h, target)),
+        CheckerKind::Ssl(h) => Box::new(super::ssl::probe(c, h, target, shared.tls()?, vs.virtualhost.as_deref())),
+        CheckerKind::File(f) => {
+            let tf = shared.track_file(f.track_file.as_deref()?)?;
+            Box::new(super::file::FileProbe::new(f, tf, target)?)
+        }
         CheckerKind::Misc(m) => Box::new(super::misc::MiscProbe::new(m, misc_label, c.retry)?),
         CheckerKind::Smtp(s) => Box::new(super::smtp::SmtpProbe::new(c, s, target)),
         CheckerKind::Udp(u) => Box::new(super::udp::UdpProbe::new(c, u, target)),

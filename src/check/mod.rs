@@ -1,13 +1,16 @@
 //! Health checkers: the per-checker state machine (`state`), the per-virtual-server health
 //! model (`vs`), the engine that schedules probes and feeds the director (`engine`), and the
-//! probes themselves (`tcp`, `http`, `misc`, `smtp`, `udp` for UDP and DNS, `ping`).
+//! probes themselves (`tcp`, `http`, `ssl`, `misc`, `smtp`, `udp` for UDP and DNS, `ping`,
+//! `file`).
 
 pub mod engine;
+pub mod file;
 pub mod http;
 pub mod md5;
 pub mod misc;
 pub mod ping;
 pub mod smtp;
+pub mod ssl;
 pub mod state;
 pub mod tcp;
 pub mod udp;
