@@ -16,7 +16,7 @@
 use anyhow::{Context, Result};
 use log::{error, info};
 
-use crate::check::vs::{self, Change, Target};
+use crate::check::vs::{self, Change};
 use crate::config::Config;
 use crate::config::lvs::VirtualServer;
 use crate::config::script::Script;
@@ -87,7 +87,7 @@ impl Pool {
         let mut fx = Effects::default();
         for ((_, model), v) in models.iter().zip(&servers) {
             if model.quorum_up() {
-                notify(v, &Change::QuorumUp { sum: model.alive_weight() }, &mut fx);
+                quorum_up_line(v, model.alive_weight(), &mut fx);
             }
         }
         (Pool { desired, models, servers }, fx)
@@ -115,14 +115,8 @@ impl Pool {
     fn effects(&mut self, vs: usize, changes: &[Change]) -> Effects {
         let mut fx = Effects::default();
         let (Some((keys, _)), Some(v)) = (self.models.get(vs), self.servers.get(vs)) else { return fx };
-        let mut prev: Option<Change> = None;
         for c in changes {
-            // A dynamic weight's edit is told by its "Changing weight" line alone.
-            let edit_of_new_weight = matches!((prev, c), (Some(Change::RsWeight { rs, .. }), Change::Weight(Target::Real(i), _)) if rs == *i);
-            if !edit_of_new_weight {
-                notify(v, c, &mut fx);
-            }
-            prev = Some(*c);
+            notify(v, c, &mut fx);
         }
         // Only this virtual server's services can change: plan over them alone, against what we
         // last programmed, so a health change costs the size of one virtual server, not of the
@@ -302,61 +296,71 @@ fn current_from(d: &Desired) -> Current {
     Current { services }
 }
 
-/// keepalived's log line and notify script for one model change.
+/// keepalived's log lines and notify scripts for one model change. As in 2.2.7, the lines tell
+/// state changes, not table operations: a server coming up is "Adding service" (or "Enabling"
+/// with inhibit_on_failure) even while the sorry server stands in for it, and a quorum change
+/// with a sorry server is told in two lines, not one per server.
 fn notify(v: &VirtualServer, c: &Change, fx: &mut Effects) {
     let rs = |i: usize| v.real_servers.get(i);
     let rs_label = |i: usize| rs(i).map(|r| v.rs_label(r)).unwrap_or_else(|| format!("#{i}"));
-    let (line, script) = match *c {
-        Change::Remove(Target::Real(i)) => (format!("Removing service {} from VS {}", rs_label(i), v.label()), None),
-        // Wording as 2.2.7 logs it for inhibit_on_failure (observed in the VM test).
-        Change::Weight(Target::Real(i), 0) => (format!("Disabling service {} of VS {}", rs_label(i), v.label()), None),
-        Change::Weight(Target::Real(i), _) => (format!("Enabling service {} of VS {}", rs_label(i), v.label()), None),
-        Change::Add(Target::Real(i), _) => (format!("Adding service {} to VS {}", rs_label(i), v.label()), None),
-        Change::QuorumUp { sum } => (
-            format!(
-                "Gained quorum {}+{}={} <= {} for VS {}",
-                v.quorum,
-                v.hysteresis,
-                v.quorum + v.hysteresis,
-                sum,
-                v.label()
-            ),
-            v.quorum_up.as_ref(),
-        ),
-        Change::QuorumDown { sum } => (
-            format!(
-                "Lost quorum {}-{}={} > {} for VS {}",
-                v.quorum,
-                v.hysteresis,
-                v.quorum.saturating_sub(v.hysteresis),
-                sum,
-                v.label()
-            ),
-            v.quorum_down.as_ref(),
-        ),
-        Change::Add(Target::Sorry, _) | Change::Weight(Target::Sorry, _) => {
-            (format!("Adding sorry server to VS {}", v.label()), None)
-        }
-        Change::Remove(Target::Sorry) => (format!("Removing sorry server from VS {}", v.label()), None),
-        Change::RsWeight { rs: i, from, to, active } => {
-            let state = if active { "active" } else { "inactive" };
-            (
-                format!("Changing weight from {from} to {to} for {state} service {} of VS {}", rs_label(i), v.label()),
-                None,
-            )
-        }
-        // 2.2.7 logs nothing of its own for these: the checker's line says it all.
+    let inhibit = |i: usize| rs(i).is_some_and(|r| r.inhibit_on_failure);
+    let vs = v.label();
+    match *c {
         Change::RsUp(i) => {
+            fx.log.push(if inhibit(i) {
+                format!("Enabling service {} of VS {vs}", rs_label(i))
+            } else {
+                format!("Adding service {} to VS {vs}", rs_label(i))
+            });
             fx.scripts.extend(rs(i).and_then(|r| r.notify_up.clone()));
-            return;
         }
         Change::RsDown(i) => {
+            fx.log.push(if inhibit(i) {
+                format!("Disabling service {} of VS {vs}", rs_label(i))
+            } else {
+                format!("Removing service {} from VS {vs}", rs_label(i))
+            });
             fx.scripts.extend(rs(i).and_then(|r| r.notify_down.clone()));
-            return;
         }
-    };
-    fx.log.push(line);
-    fx.scripts.extend(script.cloned());
+        Change::RsWeight { rs: i, from, to, active } => {
+            let state = if active { "active" } else { "inactive" };
+            fx.log.push(format!("Changing weight from {from} to {to} for {state} service {} of VS {vs}", rs_label(i)));
+        }
+        Change::QuorumUp { sum } => {
+            quorum_up_line(v, sum, fx);
+            if let Some(s) = v.sorry_label() {
+                fx.log.push(format!("Removing sorry server {s} from VS {vs}"));
+                fx.log.push(format!("Adding alive servers to the pool for VS {vs}"));
+            }
+        }
+        Change::QuorumDown { sum } => {
+            fx.log.push(format!(
+                "Lost quorum {}-{}={} > {sum} for VS {vs}",
+                v.quorum,
+                v.hysteresis,
+                v.quorum.saturating_sub(v.hysteresis)
+            ));
+            if let Some(s) = v.sorry_label() {
+                fx.log.push(format!("Adding sorry server {s} to VS {vs}"));
+                fx.log.push(format!("Removing alive servers from the pool for VS {vs}"));
+            }
+            fx.scripts.extend(v.quorum_down.clone());
+        }
+        // Table operations: told by the state changes above.
+        Change::Add(..) | Change::Weight(..) | Change::Remove(..) => {}
+    }
+}
+
+/// "Gained quorum" and the quorum_up script (also at start, where 2.2.7 says no more).
+fn quorum_up_line(v: &VirtualServer, sum: u64, fx: &mut Effects) {
+    fx.log.push(format!(
+        "Gained quorum {}+{}={} <= {sum} for VS {}",
+        v.quorum,
+        v.hysteresis,
+        v.quorum + v.hysteresis,
+        v.label()
+    ));
+    fx.scripts.extend(v.quorum_up.clone());
 }
 
 #[cfg(test)]
@@ -489,6 +493,39 @@ mod tests {
         assert_eq!(fx.ops, [Op::AddDest(key(9), dest(1, 10))]);
         assert_eq!(scripts(&fx), ["UP_A", "QUP1 a"]);
         assert_eq!(p.set_alive(5, 0, true), Effects::default(), "unknown virtual server");
+    }
+
+    /// 2.2.7 (VM): losing quorum with a sorry server is "Adding sorry server [..] to VS" and
+    /// "Removing alive servers from the pool"; gaining it back the reverse, after the server's
+    /// own "Adding service" line.
+    #[test]
+    fn sorry_server_swap_lines() {
+        let (mut p, _) = pool();
+        p.set_alive(1, 0, false);
+        let fx = p.set_alive(1, 1, false);
+        assert_eq!(
+            fx.log,
+            [
+                "Removing service [10.0.4.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Lost quorum 1-0=1 > 0 for VS [10.9.9.10]:tcp:80",
+                "Adding sorry server [10.0.9.2]:tcp:80 to VS [10.9.9.10]:tcp:80",
+                "Removing alive servers from the pool for VS [10.9.9.10]:tcp:80",
+            ]
+        );
+        let sorry = Dest::new([10, 0, 9, 2].into(), 80, crate::ipvs::wire::Forward::Masq, 1);
+        assert_eq!(fx.ops, [Op::DelDest(key(10), dest(4, 3)), Op::AddDest(key(10), sorry)]);
+        assert_eq!(scripts(&fx), ["DOWN_D", "QDOWN2"]);
+        let fx = p.set_alive(1, 1, true);
+        assert_eq!(
+            fx.log,
+            [
+                "Adding service [10.0.4.2]:tcp:80 to VS [10.9.9.10]:tcp:80",
+                "Gained quorum 1+0=1 <= 3 for VS [10.9.9.10]:tcp:80",
+                "Removing sorry server [10.0.9.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Adding alive servers to the pool for VS [10.9.9.10]:tcp:80",
+            ]
+        );
+        assert_eq!(fx.ops, [Op::AddDest(key(10), dest(4, 3)), Op::DelDest(key(10), sorry)]);
     }
 
     /// 2.2.7 at SIGTERM: a line per real server, "(inhibited)" for a dead one at weight 0; with
