@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::state::{self, Transition};
+use super::suspend::{self, Suspend};
 use crate::config::Config;
 use crate::config::checker::{Checker as CheckerCfg, CheckerKind};
 
@@ -92,6 +93,8 @@ pub struct Spec {
     pub warmup: Duration,
     pub log_all_failures: bool,
     pub probe: Box<dyn Probe>,
+    /// ha_suspend: check only while the virtual server's address is local.
+    pub suspend: Option<Suspend>,
 }
 
 /// The DOWN line of the connection checkers: `failed.` on the first check or without
@@ -106,7 +109,24 @@ pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
 
 /// Build a probe for each runnable checker of the config. FILE and BFD checkers follow other
 /// subsystems and have no probe here yet; they are reported and never change state.
+/// `ha_suspend` is not applied (see [`specs_with`]).
 pub fn specs(cfg: &Config) -> Vec<Spec> {
+    specs_with(cfg, None)
+}
+
+/// The addresses of the virtual servers with `ha_suspend` (fwmark and group services have none).
+pub fn suspend_addrs(cfg: &Config) -> std::collections::BTreeSet<std::net::IpAddr> {
+    use crate::config::lvs::VsKey;
+    let addr = |v: &crate::config::lvs::VirtualServer| match v.key {
+        VsKey::Addr { addr, .. } if v.ha_suspend => Some(addr),
+        _ => None,
+    };
+    cfg.lvs.virtual_servers.iter().filter_map(addr).collect()
+}
+
+/// As [`specs`], with `ha_suspend` checkers following the local addresses in `addrs`.
+pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>) -> Vec<Spec> {
+    use crate::config::lvs::VsKey;
     let global_log_all = cfg.global.checker_log_all_failures;
     let mut out = Vec::new();
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
@@ -120,7 +140,15 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
                     warn!("{} for service {rs_label} is not run by this version", c.kind.name());
                     continue;
                 };
-                info!("Activating healthchecker for service {rs_label} for VS {}", vs.label());
+                let suspend = match (&vs.key, addrs) {
+                    (VsKey::Addr { addr, .. }, Some(rx)) if vs.ha_suspend => {
+                        Some(Suspend { addr: *addr, rx: rx.clone(), rs_label: rs_label.clone(), vs_label: vs.label() })
+                    }
+                    _ => None,
+                };
+                // 2.2.7 says "Deactivating" for a checker that starts suspended.
+                let what = if suspend.as_ref().is_none_or(Suspend::active) { "Activating" } else { "Deactivating" };
+                info!("{what} healthchecker for service {rs_label} for VS {}", vs.label());
                 out.push(Spec {
                     vs: vi,
                     rs: ri,
@@ -134,6 +162,7 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
                     warmup: c.warmup,
                     log_all_failures: c.log_all_failures.unwrap_or(global_log_all),
                     probe,
+                    suspend,
                 });
             }
         }
@@ -185,7 +214,15 @@ impl RsState {
 pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, stop: F) -> F::Output {
     match health {
         Some(h) => {
-            let specs = specs(cfg);
+            let watched = suspend_addrs(cfg);
+            let addrs = (!watched.is_empty()).then(|| {
+                let (tx, rx) = tokio::sync::watch::channel(std::sync::Arc::new(suspend::local_addrs()));
+                // Ends once every checker (each holds a receiver) is gone.
+                tokio::spawn(suspend::watch_addrs(tx, watched));
+                rx
+            });
+            let specs = specs_with(cfg, addrs.as_ref());
+            drop(addrs);
             run(specs, h, stop, Seed::from_clock()).await
         }
         None => stop.await,
@@ -253,9 +290,24 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
     let mut streak = 0usize;
     let mut has_run = false;
     let mut offset = 0i64;
+    let mut active = s.suspend.as_ref().is_none_or(Suspend::active);
     let mut next = st.next_run();
     loop {
-        tokio::time::sleep_until(next).await;
+        if let Wake::Addrs = wake(next, s.suspend.as_mut()).await {
+            if let Some(sus) = &s.suspend {
+                let now_active = sus.active();
+                if now_active != active {
+                    sus.log(now_active);
+                    active = now_active;
+                }
+            }
+            continue;
+        }
+        if !active {
+            // Suspended: the schedule goes on, the checks do not (the server's state stays).
+            next = Instant::now() + s.timing.delay_loop;
+            continue;
+        }
         let ok = s.probe.check().await;
         let now = Instant::now();
         // The weight first: a server coming back does so at its new weight.
@@ -293,6 +345,25 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
         }
         next = if st.is_up() { st.next_run() } else { now + s.probe.down_interval(&s.timing) };
     }
+}
+
+enum Wake {
+    /// The next check is due.
+    Due,
+    /// The local addresses changed (ha_suspend).
+    Addrs,
+}
+
+async fn wake(next: Instant, suspend: Option<&mut Suspend>) -> Wake {
+    if let Some(s) = suspend {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => return Wake::Due,
+            r = s.rx.changed() => if r.is_ok() { return Wake::Addrs },
+        }
+    }
+    // No watch (or its sender is gone): only the schedule wakes us.
+    tokio::time::sleep_until(next).await;
+    Wake::Due
 }
 
 /// A small xorshift generator for the warmup spread: no crate for one random number per checker.
@@ -409,6 +480,7 @@ mod tests {
                 cost: Duration::ZERO,
                 down_every: None,
             }),
+            suspend: None,
         }
     }
 
@@ -613,6 +685,31 @@ mod tests {
         let w: Vec<_> = rec.2.iter().map(|(d, _, _, w)| (d.as_secs(), *w)).collect();
         // 1: 3+7 = 10; 7: 10+2 = 12; 13: a -> -3 (3-3+2 = 2), then b -> -3: 3-3-3 < 0 -> 0.
         assert_eq!(w, [(1, 10), (7, 12), (13, 2), (13, 0)]);
+    }
+
+    /// ha_suspend: no check while the address is absent, checks from the next tick once it
+    /// comes, none again after it goes; the server keeps its state meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn suspended_checkers_skip_checks_until_the_address_is_local() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::at(t0);
+        let vip: std::net::IpAddr = [10, 9, 9, 9].into();
+        let (tx, rx) = tokio::sync::watch::channel(suspend::Addrs::default());
+        let mut s = spec(0, &[false, true, false], &runs);
+        s.suspend = Some(Suspend { addr: vip, rx, rs_label: "rs".into(), vs_label: "vs".into() });
+        let scenario = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            tx.send(std::sync::Arc::new([vip].into())).unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            tx.send(suspend::Addrs::default()).unwrap();
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        };
+        run(vec![s], &mut rec, scenario, Seed::new(1)).await;
+        // Ticks at 1 (suspended), 7 (fails: down), 13 (ok: up); suspended from 15 on.
+        assert_eq!(rel(&runs, t0), [7, 13]);
+        let a: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
+        assert_eq!(a, [(7, false), (13, true)]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Health checkers: the per-checker state machine (`state`), the per-virtual-server health
 //! model (`vs`), the engine that schedules probes and feeds the director (`engine`), and the
-//! probes themselves (`tcp`, `http`, `misc`, `smtp`, `udp` for UDP and DNS, `ping`).
+//! probes themselves (`tcp`, `http`, `misc`, `smtp`, `udp` for UDP and DNS, `ping`); `suspend` follows the local addresses for `ha_suspend`.
 
 pub mod engine;
 pub mod http;
@@ -9,6 +9,7 @@ pub mod misc;
 pub mod ping;
 pub mod smtp;
 pub mod state;
+pub mod suspend;
 pub mod tcp;
 pub mod udp;
 pub mod vs;
