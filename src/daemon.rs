@@ -126,6 +126,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
         write_pid_file(p)?;
     }
     let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
+        // Inside the runtime: quorum_up scripts start here.
+        let _ctx = rt.enter();
         match Director::start(&cfg, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -145,6 +147,8 @@ pub fn run(cli: &Cli) -> Result<i32> {
         crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
+        // omega scripts start here; nobody waits for them, as in keepalived.
+        let _ctx = rt.enter();
         d.stop(stop_mode(cli, &cfg));
     }
     remove_files(&pids);

@@ -1,15 +1,25 @@
 //! The LVS director: programs the kernel's IPVS table from the config at start, applies each
 //! health change as one batch, and removes what it added at stop (keepalived's checker process).
 //!
-//! The table logic is pure (`ipvs::table`, `ipvs::reconcile`, `check::vs`); this module only
-//! sequences it against the kernel through one [`Ipvs`] handle and logs as keepalived does.
+//! The table logic is pure (`ipvs::table`, `ipvs::reconcile`, `check::vs`). [`Pool`] holds it
+//! and answers each health event with [`Effects`]: the IPVS operations, keepalived's log lines
+//! and the notify scripts to run, so all of it is testable without a kernel. [`Director`]
+//! carries the effects out through one [`Ipvs`] handle.
+//!
+//! Notify scripts as 2.2.7 runs them (measured in the VM): `notify_up`/`notify_down` of a real
+//! server and `quorum_up`/`quorum_down` of its virtual server get only their configured
+//! arguments, start asynchronously, and nothing is logged for them. `quorum_up` also runs at
+//! start, after "Gained quorum ...". At stop every real server is logged "Shutting down
+//! service ..." ("Shutting down (inhibited) service ..." for a dead one kept at weight 0), and
+//! with `omega` the live servers' `notify_down` and the `quorum_down` run; no "Removing" line.
 
 use anyhow::{Context, Result};
 use log::{error, info};
 
-use crate::check::vs::{self, Change, Target};
+use crate::check::vs::{self, Change};
 use crate::config::Config;
 use crate::config::lvs::VirtualServer;
+use crate::config::script::Script;
 use crate::ipvs::reconcile::{self, Current, Desired};
 use crate::ipvs::wire::{Op, ServiceKey, Timeouts};
 use crate::ipvs::{Ipvs, IpvsError, table};
@@ -34,18 +44,121 @@ pub struct Options {
     pub timeouts: Option<Timeouts>,
 }
 
-pub struct Director {
-    ipvs: Ipvs,
+/// What one health event asks for, in order: IPVS operations (applied as one batch), log lines,
+/// then scripts (each with the arguments to append).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Effects {
+    pub ops: Vec<Op>,
+    pub log: Vec<String>,
+    pub scripts: Vec<Script>,
+}
+
+impl Effects {
+    /// Log the lines and start the scripts (inside a tokio runtime); the ops are the caller's.
+    pub fn announce(&self) {
+        for l in &self.log {
+            info!("{l}");
+        }
+        for s in &self.scripts {
+            crate::exec::spawn(s, &[]);
+        }
+    }
+}
+
+/// The managed part of the IPVS table and the health model behind it, sans I/O.
+pub struct Pool {
     desired: Desired,
     /// Per virtual server: its kernel services and its health model.
     models: Vec<(Vec<ServiceKey>, vs::VirtualServer)>,
-    /// The virtual servers, for log lines and for turning health changes into destinations.
+    /// The virtual servers, for log lines, scripts and turning health changes into destinations.
     /// Their checkers are dropped: the engine owns those, and they are most of the size.
     servers: Vec<VirtualServer>,
 }
 
+impl Pool {
+    /// The table at start, and what 2.2.7 logs and runs then: "Gained quorum" and `quorum_up`
+    /// for each virtual server that starts with quorum.
+    pub fn new(cfg: &Config) -> (Pool, Effects) {
+        let (desired, models) = table::desired_at_start(&cfg.lvs);
+        let mut servers = cfg.lvs.virtual_servers.clone();
+        for rs in servers.iter_mut().flat_map(|v| v.real_servers.iter_mut()) {
+            rs.checkers = Vec::new();
+        }
+        let mut fx = Effects::default();
+        for ((_, model), v) in models.iter().zip(&servers) {
+            if model.quorum_up() {
+                quorum_up_line(v, model.alive_weight(), &mut fx);
+            }
+        }
+        (Pool { desired, models, servers }, fx)
+    }
+
+    pub fn desired(&self) -> &Desired {
+        &self.desired
+    }
+
+    /// Real server `rs` of virtual server `vs` became alive or dead.
+    pub fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) -> Effects {
+        let Some((_, model)) = self.models.get_mut(vs) else { return Effects::default() };
+        let changes = model.set_alive(rs, alive);
+        self.effects(vs, &changes)
+    }
+
+    /// A dynamic checker gave real server `rs` of virtual server `vs` a new effective weight.
+    pub fn set_weight(&mut self, vs: usize, rs: usize, weight: u32) -> Effects {
+        let Some((_, model)) = self.models.get_mut(vs) else { return Effects::default() };
+        let changes = model.set_weight(rs, weight);
+        self.effects(vs, &changes)
+    }
+
+    /// Turn one virtual server's model changes into table operations, lines and scripts.
+    fn effects(&mut self, vs: usize, changes: &[Change]) -> Effects {
+        let mut fx = Effects::default();
+        let (Some((keys, _)), Some(v)) = (self.models.get(vs), self.servers.get(vs)) else { return fx };
+        for c in changes {
+            notify(v, c, &mut fx);
+        }
+        // Only this virtual server's services can change: plan over them alone, against what we
+        // last programmed, so a health change costs the size of one virtual server, not of the
+        // whole table (with 10,000 checked servers a whole-table plan per change starved the
+        // checkers).
+        let before = self.desired.subset(keys);
+        table::apply_changes(&mut self.desired, keys, v, changes);
+        fx.ops = reconcile::plan(&self.desired.subset(keys), &current_from(&before));
+        fx
+    }
+
+    /// What 2.2.7 logs and runs at stop, before the table is cleared.
+    pub fn shutdown(&self) -> Effects {
+        let mut fx = Effects::default();
+        for ((_, model), v) in self.models.iter().zip(&self.servers) {
+            for (rs, m) in v.real_servers.iter().zip(&model.servers) {
+                let inhibited = if !m.alive && m.inhibit_on_failure { "(inhibited) " } else { "" };
+                fx.log.push(format!("Shutting down {inhibited}service {} from VS {}", v.rs_label(rs), v.label()));
+            }
+            if v.omega {
+                for (rs, m) in v.real_servers.iter().zip(&model.servers) {
+                    if m.alive {
+                        fx.scripts.extend(rs.notify_down.clone());
+                    }
+                }
+                if model.quorum_up() {
+                    fx.scripts.extend(v.quorum_down.clone());
+                }
+            }
+        }
+        fx
+    }
+}
+
+pub struct Director {
+    ipvs: Ipvs,
+    pool: Pool,
+}
+
 impl Director {
-    /// Open IPVS and program the table the config asks for.
+    /// Open IPVS and program the table the config asks for. Runs `quorum_up` scripts: call it
+    /// inside a tokio runtime.
     pub fn start(cfg: &Config, opts: &Options) -> Result<Director> {
         let t0 = std::time::Instant::now();
         let mut ipvs = Ipvs::open().context("IPVS: can't initialize ipvs")?;
@@ -55,20 +168,17 @@ impl Director {
         if let Some(t) = &opts.timeouts {
             ipvs.set_timeouts(t).context("lvs_timeouts")?;
         }
-        let (desired, models) = table::desired_at_start(&cfg.lvs);
-        let mut servers = cfg.lvs.virtual_servers.clone();
-        for rs in servers.iter_mut().flat_map(|v| v.real_servers.iter_mut()) {
-            rs.checkers = Vec::new();
-        }
-        let mut d = Director { ipvs, desired, models, servers };
+        let (pool, fx) = Pool::new(cfg);
+        let mut d = Director { ipvs, pool };
         let current = d.dump()?;
-        let ops = reconcile::plan(&d.desired, &current);
+        let ops = reconcile::plan(&d.pool.desired, &current);
         let before = d.ipvs.round_trips();
         let failed = d.apply(&ops);
+        fx.announce();
         info!(
             "IPVS: {} services, {} destinations; {} changes in {} netlink round trips{} ({} ms)",
-            d.desired.services.len(),
-            d.desired.dest_count(),
+            d.pool.desired.services.len(),
+            d.pool.desired.dest_count(),
             ops.len(),
             d.ipvs.round_trips() - before,
             if failed > 0 { format!(", {failed} failed") } else { String::new() },
@@ -82,7 +192,7 @@ impl Director {
         let services = self.ipvs.services().context("IPVS: dumping services")?;
         let mut entries = Vec::with_capacity(services.len());
         for s in services {
-            let dests = if self.desired.services.contains_key(&s.service.key) {
+            let dests = if self.pool.desired.services.contains_key(&s.service.key) {
                 self.ipvs
                     .dests(s.service.key)
                     .with_context(|| format!("IPVS: dumping destinations of {}", s.service.key))?
@@ -117,25 +227,34 @@ impl Director {
 
     /// Real server `rs` of virtual server `vs` became alive or dead: update the table at once.
     pub fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
-        let Some((keys, model)) = self.models.get_mut(vs) else { return };
-        let changes = model.set_alive(rs, alive);
-        let Some(v) = self.servers.get(vs) else { return };
-        for c in &changes {
-            log_change(v, c);
-        }
-        let keys = keys.clone();
-        // Only this virtual server's services can change: plan over them alone, against what we
-        // last programmed, so a health change costs the size of one virtual server, not of the
-        // whole table (with 10,000 checked servers a whole-table plan per change starved the
-        // checkers).
-        let before = self.desired.subset(&keys);
-        table::apply_changes(&mut self.desired, &keys, v, &changes);
-        let ops = reconcile::plan(&self.desired.subset(&keys), &current_from(&before));
-        self.apply(&ops);
+        let fx = self.pool.set_alive(vs, rs, alive);
+        self.carry_out(fx);
     }
 
-    /// Remove what we added, as configured.
+    /// A real server's effective weight changed: edit it in the table at once.
+    pub fn set_weight(&mut self, vs: usize, rs: usize, weight: u32) {
+        let fx = self.pool.set_weight(vs, rs, weight);
+        self.carry_out(fx);
+    }
+
+    /// keepalived logs a change before making it and runs the scripts after.
+    fn carry_out(&mut self, fx: Effects) {
+        for l in &fx.log {
+            info!("{l}");
+        }
+        self.apply(&fx.ops);
+        for s in &fx.scripts {
+            crate::exec::spawn(s, &[]);
+        }
+    }
+
+    /// Remove what we added, as configured. The `-I` mode leaves the table, and 2.2.7 says
+    /// nothing then (not measured with lvs_flush_on_stop: we log as for the default mode).
+    /// Runs `omega` scripts: call it inside a tokio runtime.
     pub fn stop(mut self, mode: StopMode) {
+        if mode != StopMode::Keep {
+            self.pool.shutdown().announce();
+        }
         match mode {
             StopMode::Keep => {}
             StopMode::Flush => {
@@ -145,7 +264,7 @@ impl Director {
             }
             StopMode::Remove => match self.dump() {
                 Ok(current) => {
-                    let ops = reconcile::teardown(&self.desired, &current);
+                    let ops = reconcile::teardown(&self.pool.desired, &current);
                     self.apply(&ops);
                 }
                 Err(e) => error!("{e:#}"),
@@ -154,7 +273,7 @@ impl Director {
     }
 
     pub fn desired(&self) -> &Desired {
-        &self.desired
+        &self.pool.desired
     }
 }
 
@@ -177,35 +296,257 @@ fn current_from(d: &Desired) -> Current {
     Current { services }
 }
 
-/// keepalived's log lines for table changes.
-fn log_change(v: &VirtualServer, c: &Change) {
-    let rs_label = |i: usize| v.real_servers.get(i).map(|rs| v.rs_label(rs)).unwrap_or_else(|| format!("#{i}"));
+/// keepalived's log lines and notify scripts for one model change. As in 2.2.7, the lines tell
+/// state changes, not table operations: a server coming up is "Adding service" (or "Enabling"
+/// with inhibit_on_failure) even while the sorry server stands in for it, and a quorum change
+/// with a sorry server is told in two lines, not one per server.
+fn notify(v: &VirtualServer, c: &Change, fx: &mut Effects) {
+    let rs = |i: usize| v.real_servers.get(i);
+    let rs_label = |i: usize| rs(i).map(|r| v.rs_label(r)).unwrap_or_else(|| format!("#{i}"));
+    let inhibit = |i: usize| rs(i).is_some_and(|r| r.inhibit_on_failure);
+    let vs = v.label();
     match *c {
-        Change::Remove(Target::Real(i)) => info!("Removing service {} from VS {}", rs_label(i), v.label()),
-        // Wording as 2.2.7 logs it for inhibit_on_failure (observed in the VM test).
-        Change::Weight(Target::Real(i), 0) => info!("Disabling service {} of VS {}", rs_label(i), v.label()),
-        Change::Weight(Target::Real(i), _) => info!("Enabling service {} of VS {}", rs_label(i), v.label()),
-        Change::Add(Target::Real(i), _) => info!("Adding service {} to VS {}", rs_label(i), v.label()),
-        Change::QuorumUp { sum } => info!(
-            "Gained quorum {}+{}={} <= {} for VS {}",
-            v.quorum,
-            v.hysteresis,
-            v.quorum + v.hysteresis,
-            sum,
-            v.label()
-        ),
-        Change::QuorumDown { sum } => info!(
-            "Lost quorum {}-{}={} > {} for VS {}",
-            v.quorum,
-            v.hysteresis,
-            v.quorum.saturating_sub(v.hysteresis),
-            sum,
-            v.label()
-        ),
-        Change::Add(Target::Sorry, _) | Change::Weight(Target::Sorry, _) => {
-            info!("Adding sorry server to VS {}", v.label())
+        Change::RsUp(i) => {
+            fx.log.push(if inhibit(i) {
+                format!("Enabling service {} of VS {vs}", rs_label(i))
+            } else {
+                format!("Adding service {} to VS {vs}", rs_label(i))
+            });
+            fx.scripts.extend(rs(i).and_then(|r| r.notify_up.clone()));
         }
-        Change::Remove(Target::Sorry) => info!("Removing sorry server from VS {}", v.label()),
-        Change::RsUp(_) | Change::RsDown(_) => {}
+        Change::RsDown(i) => {
+            fx.log.push(if inhibit(i) {
+                format!("Disabling service {} of VS {vs}", rs_label(i))
+            } else {
+                format!("Removing service {} from VS {vs}", rs_label(i))
+            });
+            fx.scripts.extend(rs(i).and_then(|r| r.notify_down.clone()));
+        }
+        Change::RsWeight { rs: i, from, to, active } => {
+            let state = if active { "active" } else { "inactive" };
+            fx.log.push(format!("Changing weight from {from} to {to} for {state} service {} of VS {vs}", rs_label(i)));
+        }
+        Change::QuorumUp { sum } => {
+            quorum_up_line(v, sum, fx);
+            if let Some(s) = v.sorry_label() {
+                fx.log.push(format!("Removing sorry server {s} from VS {vs}"));
+                fx.log.push(format!("Adding alive servers to the pool for VS {vs}"));
+            }
+        }
+        Change::QuorumDown { sum } => {
+            fx.log.push(format!(
+                "Lost quorum {}-{}={} > {sum} for VS {vs}",
+                v.quorum,
+                v.hysteresis,
+                v.quorum.saturating_sub(v.hysteresis)
+            ));
+            if let Some(s) = v.sorry_label() {
+                fx.log.push(format!("Adding sorry server {s} to VS {vs}"));
+                fx.log.push(format!("Removing alive servers from the pool for VS {vs}"));
+            }
+            fx.scripts.extend(v.quorum_down.clone());
+        }
+        // Table operations: told by the state changes above.
+        Change::Add(..) | Change::Weight(..) | Change::Remove(..) => {}
+    }
+}
+
+/// "Gained quorum" and the quorum_up script (also at start, where 2.2.7 says no more).
+fn quorum_up_line(v: &VirtualServer, sum: u64, fx: &mut Effects) {
+    fx.log.push(format!(
+        "Gained quorum {}+{}={} <= {sum} for VS {}",
+        v.quorum,
+        v.hysteresis,
+        v.quorum + v.hysteresis,
+        v.label()
+    ));
+    fx.scripts.extend(v.quorum_up.clone());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{SourceOptions, load_str};
+    use crate::ipvs::wire::Dest;
+
+    /// The VM run of 2.2.7 this reproduces: VS1 with quorum 6 over weights 5 (misc_dynamic),
+    /// 1 and 2 (both inhibit_on_failure); VS2 with omega and a sorry server.
+    const CONF: &str = "virtual_server 10.9.9.9 80 {\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n quorum 6\n\
+        quorum_up \"/bin/echo QUP1 a\"\n quorum_down \"/bin/echo QDOWN1\"\n\
+        real_server 10.0.1.2 80 {\n weight 5\n notify_up \"/bin/echo UP_A\"\n notify_down \"/bin/echo DOWN_A\"\n\
+        MISC_CHECK {\n misc_path \"/bin/true\"\n misc_dynamic\n }\n }\n\
+        real_server 10.0.2.2 80 {\n weight 1\n inhibit_on_failure\n notify_down \"/bin/echo DOWN_B\"\n\
+        MISC_CHECK {\n misc_path \"/bin/true\"\n }\n }\n\
+        real_server 10.0.5.2 80 {\n weight 2\n inhibit_on_failure\n MISC_CHECK {\n misc_path \"/bin/true\"\n }\n }\n}\n\
+        virtual_server 10.9.9.10 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n omega\n sorry_server 10.0.9.2 80\n\
+        quorum_down \"/bin/echo QDOWN2\"\n\
+        real_server 10.0.3.2 80 {\n notify_down \"/bin/echo DOWN_C\"\n MISC_CHECK {\n misc_path \"/bin/true\"\n }\n }\n\
+        real_server 10.0.4.2 80 {\n weight 3\n notify_down \"/bin/echo DOWN_D\"\n\
+        MISC_CHECK {\n misc_path \"/bin/true\"\n }\n }\n}\n";
+
+    fn pool() -> (Pool, Effects) {
+        let (cfg, diags) = load_str("t.conf", CONF, &SourceOptions::default());
+        assert!(diags.exit_code() != 2, "{:?}", diags.list);
+        Pool::new(&cfg)
+    }
+
+    /// The first words of each script's command line.
+    fn scripts(fx: &Effects) -> Vec<String> {
+        fx.scripts.iter().map(|s| s.argv[1..].join(" ")).collect()
+    }
+
+    fn key(last: u8) -> ServiceKey {
+        ServiceKey::Addr { protocol: crate::ipvs::wire::Protocol::Tcp, addr: [10, 9, 9, last].into(), port: 80 }
+    }
+
+    fn dest(c: u8, w: u32) -> Dest {
+        Dest::new([10, 0, c, 2].into(), 80, crate::ipvs::wire::Forward::Masq, w)
+    }
+
+    #[test]
+    fn quorum_gained_at_start_is_logged_and_runs_quorum_up() {
+        let (_, fx) = pool();
+        assert_eq!(
+            fx.log,
+            ["Gained quorum 6+0=6 <= 8 for VS [10.9.9.9]:tcp:80", "Gained quorum 1+0=1 <= 4 for VS [10.9.9.10]:tcp:80"]
+        );
+        assert_eq!(scripts(&fx), ["QUP1 a"], "VS2 has no quorum_up");
+        assert!(fx.ops.is_empty(), "the start table is programmed by the director");
+    }
+
+    #[test]
+    fn no_quorum_at_start_says_nothing() {
+        let text = CONF.replace("quorum 6", "quorum 6\n alpha");
+        let (cfg, _) = load_str("t.conf", &text, &SourceOptions::default());
+        let (_, fx) = Pool::new(&cfg);
+        assert_eq!(fx.log, ["Gained quorum 1+0=1 <= 4 for VS [10.9.9.10]:tcp:80"]);
+        assert!(fx.scripts.is_empty());
+    }
+
+    /// The weight sequence measured on 2.2.7: 5 -> 8 -> 5 -> 1 (quorum lost: 1+1+2 < 6) -> 10.
+    #[test]
+    fn dynamic_weight_is_one_edit_with_keepalived_lines() {
+        let (mut p, _) = pool();
+        let fx = p.set_weight(0, 0, 8);
+        assert_eq!(fx.ops, [Op::EditDest(key(9), dest(1, 8))]);
+        assert_eq!(
+            fx.log,
+            ["Changing weight from 5 to 8 for active service [10.0.1.2]:tcp:80 of VS [10.9.9.9]:tcp:80"]
+        );
+        assert!(fx.scripts.is_empty());
+        assert_eq!(p.set_weight(0, 0, 5).ops, [Op::EditDest(key(9), dest(1, 5))]);
+        let fx = p.set_weight(0, 0, 1);
+        assert_eq!(fx.ops, [Op::EditDest(key(9), dest(1, 1))]);
+        assert_eq!(
+            fx.log,
+            [
+                "Changing weight from 5 to 1 for active service [10.0.1.2]:tcp:80 of VS [10.9.9.9]:tcp:80",
+                "Lost quorum 6-0=6 > 4 for VS [10.9.9.9]:tcp:80"
+            ]
+        );
+        assert_eq!(scripts(&fx), ["QDOWN1"]);
+        let fx = p.set_weight(0, 0, 10);
+        assert_eq!(fx.log[1], "Gained quorum 6+0=6 <= 13 for VS [10.9.9.9]:tcp:80");
+        assert_eq!(scripts(&fx), ["QUP1 a"]);
+        assert_eq!(p.set_weight(0, 0, 10), Effects::default(), "no change, nothing to do");
+    }
+
+    /// inhibit_on_failure: down is weight 0; a new weight while down is logged "inactive" and
+    /// taken when the server comes back (2.2.7: "Changing weight from 1 to 5 for inactive
+    /// service", then "Enabling service").
+    #[test]
+    fn inhibited_server_comes_back_at_its_new_weight() {
+        let (mut p, _) = pool();
+        let fx = p.set_alive(0, 1, false);
+        assert_eq!(fx.ops, [Op::EditDest(key(9), dest(2, 0))]);
+        assert_eq!(fx.log, ["Disabling service [10.0.2.2]:tcp:80 of VS [10.9.9.9]:tcp:80"]);
+        assert_eq!(scripts(&fx), ["DOWN_B"]);
+        let fx = p.set_weight(0, 1, 5);
+        assert!(fx.ops.is_empty());
+        assert_eq!(
+            fx.log,
+            ["Changing weight from 1 to 5 for inactive service [10.0.2.2]:tcp:80 of VS [10.9.9.9]:tcp:80"]
+        );
+        let fx = p.set_alive(0, 1, true);
+        assert_eq!(fx.ops, [Op::EditDest(key(9), dest(2, 5))]);
+        assert_eq!(fx.log, ["Enabling service [10.0.2.2]:tcp:80 of VS [10.9.9.9]:tcp:80"]);
+        assert!(fx.scripts.is_empty(), "B has no notify_up");
+    }
+
+    #[test]
+    fn server_down_runs_notify_down_then_quorum_down() {
+        let (mut p, _) = pool();
+        let fx = p.set_alive(0, 0, false);
+        assert_eq!(fx.ops, [Op::DelDest(key(9), dest(1, 5))]);
+        assert_eq!(
+            fx.log,
+            [
+                "Removing service [10.0.1.2]:tcp:80 from VS [10.9.9.9]:tcp:80",
+                "Lost quorum 6-0=6 > 3 for VS [10.9.9.9]:tcp:80"
+            ]
+        );
+        assert_eq!(scripts(&fx), ["DOWN_A", "QDOWN1"]);
+        // A dead server out of the table changes weight silently and comes back with it.
+        let fx = p.set_weight(0, 0, 10);
+        assert_eq!(fx, Effects::default());
+        let fx = p.set_alive(0, 0, true);
+        assert_eq!(fx.ops, [Op::AddDest(key(9), dest(1, 10))]);
+        assert_eq!(scripts(&fx), ["UP_A", "QUP1 a"]);
+        assert_eq!(p.set_alive(5, 0, true), Effects::default(), "unknown virtual server");
+    }
+
+    /// 2.2.7 (VM): losing quorum with a sorry server is "Adding sorry server [..] to VS" and
+    /// "Removing alive servers from the pool"; gaining it back the reverse, after the server's
+    /// own "Adding service" line.
+    #[test]
+    fn sorry_server_swap_lines() {
+        let (mut p, _) = pool();
+        p.set_alive(1, 0, false);
+        let fx = p.set_alive(1, 1, false);
+        assert_eq!(
+            fx.log,
+            [
+                "Removing service [10.0.4.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Lost quorum 1-0=1 > 0 for VS [10.9.9.10]:tcp:80",
+                "Adding sorry server [10.0.9.2]:tcp:80 to VS [10.9.9.10]:tcp:80",
+                "Removing alive servers from the pool for VS [10.9.9.10]:tcp:80",
+            ]
+        );
+        let sorry = Dest::new([10, 0, 9, 2].into(), 80, crate::ipvs::wire::Forward::Masq, 1);
+        assert_eq!(fx.ops, [Op::DelDest(key(10), dest(4, 3)), Op::AddDest(key(10), sorry)]);
+        assert_eq!(scripts(&fx), ["DOWN_D", "QDOWN2"]);
+        let fx = p.set_alive(1, 1, true);
+        assert_eq!(
+            fx.log,
+            [
+                "Adding service [10.0.4.2]:tcp:80 to VS [10.9.9.10]:tcp:80",
+                "Gained quorum 1+0=1 <= 3 for VS [10.9.9.10]:tcp:80",
+                "Removing sorry server [10.0.9.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Adding alive servers to the pool for VS [10.9.9.10]:tcp:80",
+            ]
+        );
+        assert_eq!(fx.ops, [Op::AddDest(key(10), dest(4, 3)), Op::DelDest(key(10), sorry)]);
+    }
+
+    /// 2.2.7 at SIGTERM: a line per real server, "(inhibited)" for a dead one at weight 0; with
+    /// omega, notify_down of the live servers and quorum_down.
+    #[test]
+    fn shutdown_lines_and_omega_scripts() {
+        let (mut p, _) = pool();
+        p.set_alive(0, 1, false);
+        p.set_alive(1, 0, false);
+        let fx = p.shutdown();
+        assert_eq!(
+            fx.log,
+            [
+                "Shutting down service [10.0.1.2]:tcp:80 from VS [10.9.9.9]:tcp:80",
+                "Shutting down (inhibited) service [10.0.2.2]:tcp:80 from VS [10.9.9.9]:tcp:80",
+                "Shutting down service [10.0.5.2]:tcp:80 from VS [10.9.9.9]:tcp:80",
+                "Shutting down service [10.0.3.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Shutting down service [10.0.4.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+            ]
+        );
+        assert_eq!(scripts(&fx), ["DOWN_D", "QDOWN2"], "C is down; VS1 has no omega");
+        assert!(fx.ops.is_empty());
     }
 }

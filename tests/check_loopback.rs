@@ -20,6 +20,8 @@ impl Health for Rec {
     fn set_alive(&mut self, _vs: usize, rs: usize, alive: bool) {
         self.0.lock().unwrap().push((Instant::now(), rs, alive));
     }
+    // No dynamic checker here (tests/check_scripts.rs covers weights).
+    fn set_weight(&mut self, _vs: usize, _rs: usize, _weight: u32) {}
 }
 
 fn load(text: &str) -> Config {

@@ -317,6 +317,7 @@ impl Health for Rec {
     fn set_alive(&mut self, _vs: usize, _rs: usize, alive: bool) {
         self.0.lock().unwrap().push((Instant::now(), alive));
     }
+    fn set_weight(&mut self, _vs: usize, _rs: usize, _weight: u32) {}
 }
 
 /// Through the engine: a wrong status takes the real server down, the right one brings it back.

@@ -1,8 +1,10 @@
 //! Our checker director against keepalived 2.2.7 in a QEMU VM with IPVS (tests/vm/run-in-vm.sh
 //! runs tests/vm/check-director.sh): a real server's listener is killed and restarted, and the
 //! time until IPVS drops it (or sets weight 0 with inhibit_on_failure) and takes it back must be
-//! within one delay_before_retry of keepalived's. Prints "SKIPPED: ..." where no VM can run
-//! (or with KARD_SKIP_VM=1).
+//! within one delay_before_retry of keepalived's. In the same boot, tests/vm/check-dynamic.sh
+//! runs a misc_dynamic / notify / quorum / omega sequence on both and compares the IPVS table
+//! after each step, the notify scripts' marker lines and the health log lines. Prints
+//! "SKIPPED: ..." where no VM can run (or with KARD_SKIP_VM=1).
 
 use std::path::Path;
 use std::process::Command;
@@ -23,7 +25,7 @@ fn checker_director_matches_keepalived_in_vm() {
     let t0 = Instant::now();
     let out = Command::new(root.join("tests/vm/run-in-vm.sh"))
         .current_dir(root)
-        .args(["--timeout", "400", "--"])
+        .args(["--timeout", "560", "--"])
         .arg(root.join("tests/vm/check-director.sh"))
         .arg(env!("CARGO_BIN_EXE_keepalived"))
         .arg(&reference)
@@ -37,6 +39,9 @@ fn checker_director_matches_keepalived_in_vm() {
         Some(0) => {
             let compares = stdout.lines().filter(|l| l.contains("COMPARE ")).count();
             assert_eq!(compares, 2, "both modes compared");
+            // tests/vm/check-dynamic.sh: tables per step, notify scripts and log lines.
+            let equal = stdout.lines().filter(|l| l.contains("DYNAMIC ") && l.contains(": equal")).count();
+            assert_eq!(equal, 3, "misc_dynamic run equal to keepalived's");
             println!("checker VM test passed in {:.1} s", t0.elapsed().as_secs_f64());
         }
         other => panic!("checker VM test failed: exit {other:?} after {:.1} s", t0.elapsed().as_secs_f64()),

@@ -6,6 +6,11 @@
 //! owns the health sink (the director) and keeps, per real server, how many of its checkers
 //! are down: a real server is alive iff that count is 0 (keepalived's `num_failed_checkers`),
 //! so it goes down on its first failing checker and comes back when the last one recovers.
+//!
+//! Dynamic checkers (MISC_CHECK with `misc_dynamic`, FILE_CHECK) also move the real server's
+//! weight: each reports an offset from the configured weight, and the real server's effective
+//! weight is the configured one plus the offsets of all its checkers, kept within 0..=i32::MAX
+//! (the range of a configured `weight`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::state::{self, Transition};
+use super::suspend::{self, Suspend};
 use crate::config::Config;
 use crate::config::checker::{Checker as CheckerCfg, CheckerKind};
 use crate::config::lvs::VirtualServer;
@@ -26,13 +32,23 @@ use crate::config::vrrp::TrackFile;
 /// Where real-server health goes (the director; a recorder in tests).
 pub trait Health {
     fn set_alive(&mut self, vs: usize, rs: usize, alive: bool);
+    /// The real server's effective weight changed (dynamic checkers). Called only on a change,
+    /// and before the `set_alive(true)` of the same check, so a server comes back at its new
+    /// weight in one step.
+    fn set_weight(&mut self, vs: usize, rs: usize, weight: u32);
 }
 
 impl Health for crate::director::Director {
     fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
         crate::director::Director::set_alive(self, vs, rs, alive)
     }
+    fn set_weight(&mut self, vs: usize, rs: usize, weight: u32) {
+        crate::director::Director::set_weight(self, vs, rs, weight)
+    }
 }
+
+/// The largest weight a real server can have (keepalived's range for `weight`).
+pub const MAX_WEIGHT: u32 = i32::MAX as u32;
 
 pub type ProbeFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
@@ -73,11 +89,15 @@ pub trait Probe: Send + 'static {
 pub struct Spec {
     pub vs: usize,
     pub rs: usize,
+    /// The real server's configured weight.
+    pub weight: u32,
     pub timing: state::Timing,
     pub alpha: bool,
     pub warmup: Duration,
     pub log_all_failures: bool,
     pub probe: Box<dyn Probe>,
+    /// ha_suspend: check only while the virtual server's address is local.
+    pub suspend: Option<Suspend>,
 }
 
 /// The DOWN line of the connection checkers: `failed.` on the first check or without
@@ -92,7 +112,24 @@ pub fn log_failed(kind: &str, label: &str, retries: u32, first: bool) {
 
 /// Build a probe for each runnable checker of the config. BFD checkers follow another
 /// subsystem and have no probe here yet; they are reported and never change state.
+/// `ha_suspend` is not applied (see [`specs_with`]).
 pub fn specs(cfg: &Config) -> Vec<Spec> {
+    specs_with(cfg, None)
+}
+
+/// The addresses of the virtual servers with `ha_suspend` (fwmark and group services have none).
+pub fn suspend_addrs(cfg: &Config) -> std::collections::BTreeSet<std::net::IpAddr> {
+    use crate::config::lvs::VsKey;
+    let addr = |v: &crate::config::lvs::VirtualServer| match v.key {
+        VsKey::Addr { addr, .. } if v.ha_suspend => Some(addr),
+        _ => None,
+    };
+    cfg.lvs.virtual_servers.iter().filter_map(addr).collect()
+}
+
+/// As [`specs`], with `ha_suspend` checkers following the local addresses in `addrs`.
+pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>) -> Vec<Spec> {
+    use crate::config::lvs::VsKey;
     let global_log_all = cfg.global.checker_log_all_failures;
     let mut shared = Shared { cfg, tls: None };
     let mut out = Vec::new();
@@ -108,10 +145,19 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
                     warn!("{} for service {rs_label} is not run by this version", c.kind.name());
                     continue;
                 };
-                info!("Activating healthchecker for service {rs_label} for VS {}", vs.label());
+                let suspend = match (&vs.key, addrs) {
+                    (VsKey::Addr { addr, .. }, Some(rx)) if vs.ha_suspend => {
+                        Some(Suspend { addr: *addr, rx: rx.clone(), rs_label: rs_label.clone(), vs_label: vs.label() })
+                    }
+                    _ => None,
+                };
+                // 2.2.7 says "Deactivating" for a checker that starts suspended.
+                let what = if suspend.as_ref().is_none_or(Suspend::active) { "Activating" } else { "Deactivating" };
+                info!("{what} healthchecker for service {rs_label} for VS {}", vs.label());
                 out.push(Spec {
                     vs: vi,
                     rs: ri,
+                    weight: rs.weight,
                     timing: state::Timing {
                         delay_loop: c.delay_loop,
                         retry: c.retry,
@@ -121,6 +167,7 @@ pub fn specs(cfg: &Config) -> Vec<Spec> {
                     warmup: c.warmup,
                     log_all_failures: c.log_all_failures.unwrap_or(global_log_all),
                     probe,
+                    suspend,
                 });
             }
         }
@@ -181,11 +228,30 @@ fn probe_for(
     })
 }
 
-/// A verdict change of one checker.
-struct Verdict {
-    vs: usize,
-    rs: usize,
-    up: bool,
+/// What one checker reports to the engine loop.
+enum Verdict {
+    /// The checker went up or down.
+    State { vs: usize, rs: usize, up: bool },
+    /// Its weight offset moved by `delta`.
+    Offset { vs: usize, rs: usize, delta: i64 },
+}
+
+/// The engine's view of one real server.
+#[derive(Default)]
+struct RsState {
+    /// Checkers currently down (keepalived's `num_failed_checkers`).
+    failed: usize,
+    configured: u32,
+    /// Sum of its dynamic checkers' offsets.
+    offset: i64,
+    /// The effective weight last given to the health sink.
+    weight: u32,
+}
+
+impl RsState {
+    fn effective(&self) -> u32 {
+        i64::from(self.configured).saturating_add(self.offset).clamp(0, i64::from(MAX_WEIGHT)) as u32
+    }
 }
 
 /// Run the checkers of `cfg` against `health` until `stop` completes; returns its output.
@@ -193,7 +259,15 @@ struct Verdict {
 pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, stop: F) -> F::Output {
     match health {
         Some(h) => {
-            let specs = specs(cfg);
+            let watched = suspend_addrs(cfg);
+            let addrs = (!watched.is_empty()).then(|| {
+                let (tx, rx) = tokio::sync::watch::channel(std::sync::Arc::new(suspend::local_addrs()));
+                // Ends once every checker (each holds a receiver) is gone.
+                tokio::spawn(suspend::watch_addrs(tx, watched));
+                rx
+            });
+            let specs = specs_with(cfg, addrs.as_ref());
+            drop(addrs);
             run(specs, h, stop, Seed::from_clock()).await
         }
         None => stop.await,
@@ -202,16 +276,18 @@ pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, s
 
 /// The engine proper, with the random source explicit so tests can fix the warmup spread.
 pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F, mut rng: Seed) -> F::Output {
-    // Per (vs, rs): checkers currently down.
-    let mut failed: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    let mut servers: std::collections::HashMap<(usize, usize), RsState> = std::collections::HashMap::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
     let now = Instant::now();
     for s in specs {
+        let st = servers.entry((s.vs, s.rs)).or_insert_with(|| RsState {
+            configured: s.weight,
+            weight: s.weight,
+            ..RsState::default()
+        });
         if s.alpha {
-            *failed.entry((s.vs, s.rs)).or_default() += 1;
-        } else {
-            failed.entry((s.vs, s.rs)).or_default();
+            st.failed += 1;
         }
         let share = rng.upto(s.warmup);
         tasks.spawn(checker_task(s, now, share, tx.clone()));
@@ -224,17 +300,28 @@ pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F
                 tasks.abort_all();
                 return out;
             }
-            Some(v) = rx.recv() => {
-                let n = failed.entry((v.vs, v.rs)).or_default();
-                let was_alive = *n == 0;
-                if v.up {
-                    *n = n.saturating_sub(1);
-                } else {
-                    *n += 1;
+            Some(v) = rx.recv() => match v {
+                Verdict::State { vs, rs, up } => {
+                    let st = servers.entry((vs, rs)).or_default();
+                    let was_alive = st.failed == 0;
+                    if up {
+                        st.failed = st.failed.saturating_sub(1);
+                    } else {
+                        st.failed += 1;
+                    }
+                    let alive = st.failed == 0;
+                    if alive != was_alive {
+                        health.set_alive(vs, rs, alive);
+                    }
                 }
-                let alive = *n == 0;
-                if alive != was_alive {
-                    health.set_alive(v.vs, v.rs, alive);
+                Verdict::Offset { vs, rs, delta } => {
+                    let st = servers.entry((vs, rs)).or_default();
+                    st.offset = st.offset.saturating_add(delta);
+                    let w = st.effective();
+                    if w != st.weight {
+                        st.weight = w;
+                        health.set_weight(vs, rs, w);
+                    }
                 }
             }
         }
@@ -247,11 +334,35 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
     // Successes in a row while DOWN (HTTP needs every url to pass before coming UP).
     let mut streak = 0usize;
     let mut has_run = false;
+    let mut offset = 0i64;
+    let mut active = s.suspend.as_ref().is_none_or(Suspend::active);
     let mut next = st.next_run();
     loop {
-        tokio::time::sleep_until(next).await;
+        if let Wake::Addrs = wake(next, s.suspend.as_mut()).await {
+            if let Some(sus) = &s.suspend {
+                let now_active = sus.active();
+                if now_active != active {
+                    sus.log(now_active);
+                    active = now_active;
+                }
+            }
+            continue;
+        }
+        if !active {
+            // Suspended: the schedule goes on, the checks do not (the server's state stays).
+            next = Instant::now() + s.timing.delay_loop;
+            continue;
+        }
         let ok = s.probe.check().await;
         let now = Instant::now();
+        // The weight first: a server coming back does so at its new weight.
+        let o = s.probe.weight_offset(s.weight);
+        if o != offset {
+            let _ = tx.send(Verdict::Offset { vs: s.vs, rs: s.rs, delta: o.saturating_sub(offset) });
+            offset = o;
+            // Let the engine apply it before this check's own log line, in keepalived's order.
+            tokio::task::yield_now().await;
+        }
         if ok && !st.is_up() && streak + 1 < needed {
             streak += 1;
             next = if s.probe.fast_recovery() { now } else { now + s.timing.delay_loop };
@@ -265,11 +376,11 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
         match st.on_result(now, ok) {
             Some(Transition::Up) => {
                 s.probe.log_up();
-                let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: true });
+                let _ = tx.send(Verdict::State { vs: s.vs, rs: s.rs, up: true });
             }
             Some(Transition::Down { retries }) => {
                 s.probe.log_down(retries, first);
-                let _ = tx.send(Verdict { vs: s.vs, rs: s.rs, up: false });
+                let _ = tx.send(Verdict::State { vs: s.vs, rs: s.rs, up: false });
             }
             // keepalived logs the first verdict of every checker, even without a change.
             None if first && ok => s.probe.log_first_up(),
@@ -279,6 +390,25 @@ async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::Un
         }
         next = if st.is_up() { st.next_run() } else { now + s.probe.down_interval(&s.timing) };
     }
+}
+
+enum Wake {
+    /// The next check is due.
+    Due,
+    /// The local addresses changed (ha_suspend).
+    Addrs,
+}
+
+async fn wake(next: Instant, suspend: Option<&mut Suspend>) -> Wake {
+    if let Some(s) = suspend {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => return Wake::Due,
+            r = s.rx.changed() => if r.is_ok() { return Wake::Addrs },
+        }
+    }
+    // No watch (or its sender is gone): only the schedule wakes us.
+    tokio::time::sleep_until(next).await;
+    Wake::Due
 }
 
 /// A small xorshift generator for the warmup spread: no crate for one random number per checker.
@@ -354,13 +484,24 @@ mod tests {
         fn log_down(&self, _: u32, _: bool) {}
     }
 
+    /// Records health changes (time since `1`, vs, rs, alive) and weight changes in `2`.
     #[derive(Default)]
-    struct Rec(Vec<(Duration, usize, usize, bool)>, Option<Instant>);
+    struct Rec(Vec<(Duration, usize, usize, bool)>, Option<Instant>, Vec<(Duration, usize, usize, u32)>);
+
+    impl Rec {
+        fn at(t0: Instant) -> Self {
+            Rec(Vec::new(), Some(t0), Vec::new())
+        }
+    }
 
     impl Health for Rec {
         fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) {
             let t0 = self.1.unwrap_or_else(Instant::now);
             self.0.push((Instant::now() - t0, vs, rs, alive));
+        }
+        fn set_weight(&mut self, vs: usize, rs: usize, weight: u32) {
+            let t0 = self.1.unwrap_or_else(Instant::now);
+            self.2.push((Instant::now() - t0, vs, rs, weight));
         }
     }
 
@@ -371,6 +512,7 @@ mod tests {
         Spec {
             vs: 0,
             rs,
+            weight: 1,
             timing: T,
             alpha: false,
             warmup: Duration::ZERO,
@@ -383,6 +525,7 @@ mod tests {
                 cost: Duration::ZERO,
                 down_every: None,
             }),
+            suspend: None,
         }
     }
 
@@ -394,7 +537,7 @@ mod tests {
     async fn schedule_bootstrap_delay_loop_and_retries() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
-        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut rec = Rec::at(t0);
         // ok at 1, fail at 7, retries at 10 and 13 -> down at 13, then every 6 s; ok at 19 -> up.
         let s = spec(0, &[true, false, false, false, true], &runs);
         run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(26)), Seed::new(1)).await;
@@ -407,7 +550,7 @@ mod tests {
     async fn first_failure_after_start_is_enough_without_alpha() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
-        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut rec = Rec::at(t0);
         run(vec![spec(0, &[false], &runs)], &mut rec, tokio::time::sleep(Duration::from_secs(2)), Seed::new(1)).await;
         assert_eq!(rec.0.len(), 1);
         assert_eq!(rec.0[0].0, Duration::from_secs(1));
@@ -419,7 +562,7 @@ mod tests {
         let r1 = Arc::new(Mutex::new(Vec::new()));
         let r2 = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
-        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut rec = Rec::at(t0);
         // Checker A fails at 1 (down at once); B fails at 7 -> 13 down; A recovers at 7; B at 19.
         let a = spec(0, &[false, true], &r1);
         let b = spec(0, &[true, false, false, false, true], &r2);
@@ -434,7 +577,7 @@ mod tests {
     async fn alpha_real_server_comes_up_on_first_success() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
-        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut rec = Rec::at(t0);
         let mut s = spec(3, &[false, true], &runs);
         s.alpha = true;
         run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(10)), Seed::new(1)).await;
@@ -486,7 +629,7 @@ mod tests {
     async fn multi_url_recovery_needs_every_url() {
         let runs = Arc::new(Mutex::new(Vec::new()));
         let t0 = Instant::now();
-        let mut rec = Rec(Vec::new(), Some(t0));
+        let mut rec = Rec::at(t0);
         let mut s = spec(0, &[], &runs);
         s.timing.retry = 0;
         s.probe = Box::new(Scripted {
@@ -520,6 +663,107 @@ mod tests {
         });
         run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(25)), Seed::new(1)).await;
         assert_eq!(rel(&runs, t0), [1, 11, 21]);
+    }
+
+    /// A dynamic probe: each check answers (ok, weight asked for; None = back to configured),
+    /// misc_dynamic's way (a failure keeps the last weight).
+    struct Dynamic {
+        answers: VecDeque<(bool, Option<u32>)>,
+        weight: Option<u32>,
+        alive_at_weight: Arc<Mutex<Vec<Option<u32>>>>,
+    }
+
+    impl Probe for Dynamic {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            Box::pin(async move {
+                let (ok, w) = self.answers.pop_front().unwrap_or((true, self.weight));
+                if ok {
+                    self.weight = w;
+                }
+                self.alive_at_weight.lock().unwrap().push(self.weight);
+                ok
+            })
+        }
+        fn weight_offset(&self, configured: u32) -> i64 {
+            self.weight.map_or(0, |w| i64::from(w) - i64::from(configured))
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    fn dynamic(rs: usize, weight: u32, answers: &[(bool, Option<u32>)]) -> Spec {
+        let mut s = spec(rs, &[], &Arc::new(Mutex::new(Vec::new())));
+        s.weight = weight;
+        s.timing.retry = 0;
+        s.probe = Box::new(Dynamic {
+            answers: answers.iter().copied().collect(),
+            weight: None,
+            alive_at_weight: Arc::new(Mutex::new(Vec::new())),
+        });
+        s
+    }
+
+    /// Checks at 1, 7, 13, ...: weight 8, back to configured 5, down (weight kept), up at 20.
+    /// The weight moves before the server comes back, and only changes are reported.
+    #[tokio::test(start_paused = true)]
+    async fn dynamic_weight_reaches_health_before_the_server_comes_back() {
+        let t0 = Instant::now();
+        let mut rec = Rec::at(t0);
+        let s = dynamic(2, 5, &[(true, Some(8)), (true, Some(8)), (true, None), (false, None), (true, Some(20))]);
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(30)), Seed::new(1)).await;
+        let w: Vec<_> = rec.2.iter().map(|(d, _, rs, w)| (d.as_secs(), *rs, *w)).collect();
+        assert_eq!(w, [(1, 2, 8), (13, 2, 5), (25, 2, 20)]);
+        let a: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
+        assert_eq!(a, [(19, false), (25, true)]);
+    }
+
+    /// Two dynamic checkers on one server add their offsets to the configured weight (2.2.7:
+    /// weight 3, exits 12 and 7 -> 3 + 7 + 2 = 12), and the sum never goes below 0.
+    #[tokio::test(start_paused = true)]
+    async fn offsets_of_several_checkers_add_up_and_are_clamped() {
+        let t0 = Instant::now();
+        let mut rec = Rec::at(t0);
+        let a = dynamic(0, 3, &[(true, Some(10)), (true, Some(10)), (true, Some(0))]);
+        let mut b = dynamic(0, 3, &[(true, None), (true, Some(5)), (true, Some(0))]);
+        b.timing.delay_loop = Duration::from_secs(6);
+        run(vec![a, b], &mut rec, tokio::time::sleep(Duration::from_secs(14)), Seed::new(1)).await;
+        let w: Vec<_> = rec.2.iter().map(|(d, _, _, w)| (d.as_secs(), *w)).collect();
+        // 1: 3+7 = 10; 7: 10+2 = 12; 13: a -> -3 (3-3+2 = 2), then b -> -3: 3-3-3 < 0 -> 0.
+        assert_eq!(w, [(1, 10), (7, 12), (13, 2), (13, 0)]);
+    }
+
+    /// ha_suspend: no check while the address is absent, checks from the next tick once it
+    /// comes, none again after it goes; the server keeps its state meanwhile.
+    #[tokio::test(start_paused = true)]
+    async fn suspended_checkers_skip_checks_until_the_address_is_local() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut rec = Rec::at(t0);
+        let vip: std::net::IpAddr = [10, 9, 9, 9].into();
+        let (tx, rx) = tokio::sync::watch::channel(suspend::Addrs::default());
+        let mut s = spec(0, &[false, true, false], &runs);
+        s.suspend = Some(Suspend { addr: vip, rx, rs_label: "rs".into(), vs_label: "vs".into() });
+        let scenario = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            tx.send(std::sync::Arc::new([vip].into())).unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            tx.send(suspend::Addrs::default()).unwrap();
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        };
+        run(vec![s], &mut rec, scenario, Seed::new(1)).await;
+        // Ticks at 1 (suspended), 7 (fails: down), 13 (ok: up); suspended from 15 on.
+        assert_eq!(rel(&runs, t0), [7, 13]);
+        let a: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
+        assert_eq!(a, [(7, false), (13, true)]);
+    }
+
+    #[test]
+    fn effective_weight_stays_in_the_weight_range() {
+        let st = |configured, offset| RsState { configured, offset, ..RsState::default() }.effective();
+        assert_eq!(st(5, 3), 8);
+        assert_eq!(st(5, -9), 0);
+        assert_eq!(st(MAX_WEIGHT, 253), MAX_WEIGHT);
+        assert_eq!(st(1, i64::MAX), MAX_WEIGHT);
     }
 
     #[test]

@@ -313,6 +313,7 @@ mod tests {
         fn set_alive(&mut self, _vs: usize, _rs: usize, alive: bool) {
             self.0.lock().unwrap().push(alive);
         }
+        fn set_weight(&mut self, _vs: usize, _rs: usize, _weight: u32) {}
     }
 
     /// Through the engine: writing a fault value takes the real server down within a poll,

@@ -31,6 +31,16 @@ pub enum Change {
     /// Real server health changed (notify_up / notify_down, FIFO `RS ... UP|DOWN`).
     RsUp(usize),
     RsDown(usize),
+    /// A dynamic checker changed a real server's weight (logged "Changing weight from ...").
+    /// Reported for a live server and for an inhibited dead one; 2.2.7 says nothing for a
+    /// dead server out of the table.
+    RsWeight {
+        rs: usize,
+        from: u32,
+        to: u32,
+        /// The server is alive ("active service"), else inhibited and dead ("inactive").
+        active: bool,
+    },
     /// Quorum changed (quorum_up / quorum_down, FIFO `VS ... UP|DOWN`).
     QuorumUp {
         sum: u64,
@@ -125,6 +135,30 @@ impl VirtualServer {
             self.place(i, alive, &mut out);
         }
         self.update_quorum(&mut out);
+        out
+    }
+
+    /// A dynamic checker (misc_dynamic, FILE_CHECK) gave server `i` a new effective weight.
+    /// A serving server's destination is edited at once; a dead one keeps the weight for when
+    /// it comes back (an inhibited one stays at 0). The weight counts towards quorum while the
+    /// server is alive, so quorum may be gained or lost here too.
+    pub fn set_weight(&mut self, i: usize, weight: u32) -> Vec<Change> {
+        let mut out = Vec::new();
+        let serving = self.quorum_up || self.sorry.is_none();
+        let Some(r) = self.servers.get_mut(i) else { return out };
+        if r.weight == weight {
+            return out;
+        }
+        if r.alive || r.inhibit_on_failure {
+            out.push(Change::RsWeight { rs: i, from: r.weight, to: weight, active: r.alive });
+        }
+        r.weight = weight;
+        if r.alive && r.in_table && serving {
+            out.push(Change::Weight(Target::Real(i), weight));
+        }
+        if r.alive {
+            self.update_quorum(&mut out);
+        }
         out
     }
 
@@ -307,5 +341,66 @@ mod tests {
     fn unknown_index_is_ignored() {
         let mut vs = three(false);
         assert_eq!(vs.set_alive(7, false), []);
+        assert_eq!(vs.set_weight(7, 4), []);
+    }
+
+    fn weighted(weights: &[(u32, bool)], quorum: u64) -> VirtualServer {
+        let servers = weights.iter().map(|&(w, inhibit)| RealServer::new(w, inhibit, true)).collect();
+        VirtualServer::new(servers, quorum, 0, None)
+    }
+
+    /// The VM run of 2.2.7 (quorum 6; weights 5, 1 inhibited, 2 inhibited): a live server's new
+    /// weight is edited in and moves quorum; nothing changes for an unchanged weight.
+    #[test]
+    fn weight_of_a_live_server_is_edited_and_counts_for_quorum() {
+        let mut vs = weighted(&[(5, false), (1, true), (2, true)], 6);
+        vs.start();
+        assert_eq!(vs.set_weight(0, 8), [RsWeight { rs: 0, from: 5, to: 8, active: true }, Weight(Real(0), 8)]);
+        assert_eq!(vs.set_weight(0, 8), []);
+        assert_eq!(
+            vs.set_weight(0, 1),
+            [RsWeight { rs: 0, from: 8, to: 1, active: true }, Weight(Real(0), 1), QuorumDown { sum: 4 }]
+        );
+        assert_eq!(
+            vs.set_weight(0, 10),
+            [RsWeight { rs: 0, from: 1, to: 10, active: true }, Weight(Real(0), 10), QuorumUp { sum: 13 }]
+        );
+    }
+
+    /// An inhibited dead server stays at weight 0 but the change is reported ("inactive"), and
+    /// it comes back at the new weight; a dead server out of the table changes silently.
+    #[test]
+    fn weight_of_a_dead_server_waits_for_it() {
+        let mut vs = weighted(&[(5, false), (1, true)], 1);
+        vs.start();
+        assert_eq!(vs.set_alive(1, false), [RsDown(1), Weight(Real(1), 0)]);
+        assert_eq!(vs.set_weight(1, 5), [RsWeight { rs: 1, from: 1, to: 5, active: false }]);
+        assert_eq!(vs.set_alive(1, true), [RsUp(1), Weight(Real(1), 5)]);
+        assert_eq!(vs.set_alive(0, false), [RsDown(0), Remove(Real(0))]);
+        assert_eq!(vs.set_weight(0, 10), []);
+        assert_eq!(vs.set_alive(0, true), [RsUp(0), Add(Real(0), 10)]);
+    }
+
+    /// With quorum lost and a sorry server, live servers are out of the table: a weight change
+    /// only counts towards quorum, and regaining it puts them back at their new weight.
+    #[test]
+    fn weight_change_can_regain_quorum_with_a_sorry_server() {
+        let servers = vec![RealServer::new(1, false, true)];
+        let mut vs = VirtualServer::new(servers, 3, 0, Some(SorryServer { weight: 1, inhibit: false }));
+        assert_eq!(vs.start(), [Add(Sorry, 1)]);
+        assert_eq!(
+            vs.set_weight(0, 4),
+            [RsWeight { rs: 0, from: 1, to: 4, active: true }, QuorumUp { sum: 4 }, Remove(Sorry), Add(Real(0), 4)]
+        );
+        assert_eq!(
+            vs.set_weight(0, 0),
+            [
+                RsWeight { rs: 0, from: 4, to: 0, active: true },
+                Weight(Real(0), 0),
+                QuorumDown { sum: 0 },
+                Remove(Real(0)),
+                Add(Sorry, 1)
+            ]
+        );
     }
 }

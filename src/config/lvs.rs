@@ -443,8 +443,17 @@ impl VirtualServer {
     /// virtual server's protocol whatever the checker speaks (2.2.7 logs `[10.0.0.5]:tcp:53` for a
     /// DNS_CHECK on a TCP service).
     pub fn rs_label(&self, rs: &RealServer) -> String {
+        self.server_label(rs.addr, rs.port)
+    }
+
+    /// The sorry server named the same way (2.2.7: "Adding sorry server [10.0.9.2]:tcp:80 to VS ...").
+    pub fn sorry_label(&self) -> Option<String> {
+        self.sorry_server.as_ref().map(|s| self.server_label(s.addr, s.port))
+    }
+
+    fn server_label(&self, addr: IpAddr, port: u16) -> String {
         let proto = self.protocol.map(Protocol::lower).unwrap_or("none");
-        format!("[{}]:{proto}:{}", rs.addr, rs.port)
+        format!("[{addr}]:{proto}:{port}")
     }
 
     /// keepalived's name for the service in messages: `[10.0.0.1]:tcp:80`, `FWM 1`, `[G]:0`.

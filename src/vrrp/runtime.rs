@@ -687,7 +687,7 @@ impl Runner {
             State::Init => return,
         };
         if let Some(sc) = script {
-            spawn_script(&sc, &[]);
+            crate::exec::spawn(&sc, &[]);
         }
         let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
         for f in self.fifos.iter() {
@@ -698,7 +698,7 @@ impl Runner {
         }
         if let Some(sc) = self.notify.generic.clone() {
             let prio = self.fsm.priority().to_string();
-            spawn_script(&sc, &["INSTANCE", &self.name, word, &prio]);
+            crate::exec::spawn(&sc, &["INSTANCE", &self.name, word, &prio]);
         }
     }
 }
@@ -752,7 +752,7 @@ fn open_fifos(g: &GlobalDefs) -> Vec<std::fs::File> {
             }
         }
         if let Some(sc) = &f.script {
-            spawn_script(sc, &[path]);
+            crate::exec::spawn(sc, &[path]);
         }
     }
     out
@@ -781,32 +781,6 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Runs a notify script without waiting for it (keepalived runs them asynchronously); a
-/// reaper task collects its exit status.
-fn spawn_script(s: &Script, extra: &[&str]) {
-    if s.disabled {
-        return;
-    }
-    let Some(prog) = s.argv.first() else { return };
-    let mut cmd = tokio::process::Command::new(prog);
-    cmd.args(s.argv.iter().skip(1)).args(extra);
-    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    if let Some(uid) = s.uid {
-        cmd.uid(uid);
-    }
-    if let Some(gid) = s.gid {
-        cmd.gid(gid);
-    }
-    match cmd.spawn() {
-        Ok(mut child) => {
-            tokio::spawn(async move {
-                let _ = child.wait().await;
-            });
-        }
-        Err(e) => warn!("cannot run notify script {}: {e}", s.display()),
     }
 }
 

@@ -170,4 +170,6 @@ for inhibit in 0 1; do
   echo "COMPARE $mode: down lag ours ${od} ms vs keepalived ${rd} ms (|d|=$dd); up lag ours ${ou} ms vs keepalived ${ru} ms (|d|=$du)"
   [ $dd -le $DBR_MS ] && [ $du -le $DBR_MS ] || { echo "FAIL: $mode differs by more than delay_before_retry"; rc=1; }
 done
+# misc_dynamic weights and notify/quorum scripts, in the same boot.
+"$(dirname "$0")/check-dynamic.sh" "$OURS" "$REF" || rc=1
 exit $rc

@@ -10,7 +10,7 @@ use log::{info, warn};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
-use super::{Key, NotifyScripts, Runner, spawn_script};
+use super::{Key, NotifyScripts, Runner};
 use crate::config::vrrp::{SyncGroup, TrackFile, TrackRef, VrrpConfig};
 use crate::vrrp::fsm::Event;
 use crate::vrrp::socket;
@@ -43,7 +43,7 @@ impl Shared {
             None => (&self.notify.stop, "STOP"),
         };
         if let Some(sc) = script {
-            spawn_script(sc, &[]);
+            crate::exec::spawn(sc, &[]);
         }
         let line = format!("GROUP \"{}\" {word} 0\n", self.name);
         for f in self.fifos.iter() {
@@ -53,7 +53,7 @@ impl Shared {
             }
         }
         if let Some(sc) = &self.notify.generic {
-            spawn_script(sc, &["GROUP", &self.name, word, "0"]);
+            crate::exec::spawn(sc, &["GROUP", &self.name, word, "0"]);
         }
     }
 }
