@@ -307,20 +307,53 @@ mod tests {
         assert_eq!(schedule(&cs[1]).delay_loop, Duration::from_secs(30));
     }
 
-    struct Rec(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+    /// Records the engine's calls as text: "up"/"down", "weight N".
+    struct Rec(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
     impl crate::check::engine::Health for Rec {
         fn set_alive(&mut self, _vs: usize, _rs: usize, alive: bool) {
-            self.0.lock().unwrap().push(alive);
+            self.0.lock().unwrap().push(if alive { "up" } else { "down" }.into());
         }
-        fn set_weight(&mut self, _vs: usize, _rs: usize, _weight: u32) {}
+        fn set_weight(&mut self, _vs: usize, _rs: usize, weight: u32) {
+            self.0.lock().unwrap().push(format!("weight {weight}"));
+        }
+    }
+
+    /// Runs the FILE_CHECK config `text` (its file at `p`) through the engine: after a first
+    /// poll, writes each of `values` and waits for the engine's next call; returns the calls.
+    async fn through_engine(text: &str, p: &Path, values: &[&str]) -> Vec<String> {
+        use crate::check::engine;
+        let cfg = crate::config::load_str("t.conf", text, &Default::default()).0;
+        let specs = engine::specs(&cfg);
+        assert_eq!(specs.len(), 1);
+        let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut rec = Rec(ev.clone());
+        let scenario = {
+            let ev = ev.clone();
+            let p = p.to_path_buf();
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            async move {
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                let mut n = ev.lock().unwrap().len();
+                for v in values {
+                    std::fs::write(&p, v).unwrap();
+                    let end = tokio::time::Instant::now() + Duration::from_secs(4);
+                    while ev.lock().unwrap().len() <= n && tokio::time::Instant::now() < end {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    n = ev.lock().unwrap().len();
+                }
+            }
+        };
+        engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
+        let out = ev.lock().unwrap().clone();
+        out
     }
 
     /// Through the engine: writing a fault value takes the real server down within a poll,
-    /// clearing it brings it back.
+    /// clearing it brings it back; with weight 0 the weight never moves.
     #[tokio::test]
     async fn engine_follows_the_file() {
-        use crate::check::engine;
         let d = scratch("engine");
         let p = d.join("state");
         let text = format!(
@@ -328,32 +361,25 @@ mod tests {
              delay_loop 30\n real_server 10.0.0.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
             p.display()
         );
-        let cfg = crate::config::load_str("t.conf", &text, &Default::default()).0;
-        let specs = engine::specs(&cfg);
-        assert_eq!(specs.len(), 1);
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "0\n", "init_file");
-        let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut rec = Rec(ev.clone());
-        let scenario = {
-            let ev = ev.clone();
-            let p = p.clone();
-            async move {
-                let wait = async |n: usize| {
-                    let end = tokio::time::Instant::now() + Duration::from_secs(4);
-                    while ev.lock().unwrap().len() < n && tokio::time::Instant::now() < end {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                };
-                tokio::time::sleep(Duration::from_millis(1200)).await;
-                assert!(ev.lock().unwrap().is_empty(), "0 is ok");
-                std::fs::write(&p, "1\n").unwrap();
-                wait(1).await;
-                std::fs::write(&p, "0\n").unwrap();
-                wait(2).await;
-            }
-        };
-        engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
-        assert_eq!(*ev.lock().unwrap(), [false, true]);
+        let calls = through_engine(&text, &p, &["1\n", "0\n"]).await;
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "0\n");
+        assert_eq!(calls, ["down", "up"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A weighted FILE_CHECK moves the real server's weight by value x weight (here 1 + 5 x 2),
+    /// back to the configured weight at 0, and a FAULT (value x weight <= -2^31) takes it down.
+    #[tokio::test]
+    async fn engine_moves_the_weight() {
+        let d = scratch("weight");
+        let p = d.join("state");
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 2\n init_file 0 overwrite\n}}\nvirtual_server 10.0.0.1 80 {{\n \
+             delay_loop 30\n real_server 10.0.0.2 80 {{\n weight 1\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
+            p.display()
+        );
+        let calls = through_engine(&text, &p, &["5\n", "0\n", "-1073741824\n"]).await;
+        assert_eq!(calls, ["weight 11", "weight 1", "down"]);
         let _ = std::fs::remove_dir_all(&d);
     }
 }
