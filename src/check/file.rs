@@ -346,8 +346,7 @@ mod tests {
             }
         };
         engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
-        let out = ev.lock().unwrap().clone();
-        out
+        ev.lock().unwrap().clone()
     }
 
     /// Through the engine: writing a fault value takes the real server down within a poll,
