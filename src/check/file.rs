@@ -14,7 +14,7 @@
 //! (`schedule`), so a change takes effect within about a second.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use log::info;
@@ -117,6 +117,7 @@ impl Probe for FileProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("kard-file-{}-{name}", std::process::id()));
