@@ -139,11 +139,13 @@ pub fn run(cli: &Cli) -> Result<i32> {
     } else {
         None
     };
-    let live = Live { cli, opts: &opts, running: &cfg, notifier: &notifier };
+    let vrrp_stats = crate::vrrp::stats::Registry::default();
+    let live =
+        Live { cli, opts: &opts, running: &cfg, notifier: &notifier, vrrp_stats: subs.vrrp.then_some(&vrrp_stats) };
     let result = rt.block_on(async {
         info!("Startup complete");
         notifier.ready();
-        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, signals.until_stop(live));
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, signals.until_stop(live));
         crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
@@ -225,9 +227,7 @@ impl Signals {
                 }
                 _ = self.hup.recv() => live.reload(),
                 _ = self.usr1.recv() => live.dump_data(),
-                _ = self.usr2.recv() => {
-                    warn!("SIGUSR2: the statistics dump (keepalived.stats) is not implemented yet");
-                }
+                _ = self.usr2.recv() => live.dump_stats(),
             }
         }
         live.notifier.stopping();
@@ -242,6 +242,8 @@ struct Live<'a> {
     /// The running configuration: what a reload compares against, what USR1 dumps.
     running: &'a config::Config,
     notifier: &'a Notifier,
+    /// The VRRP instances' counters; None when VRRP does not run (-C).
+    vrrp_stats: Option<&'a crate::vrrp::stats::Registry>,
 }
 
 impl Live<'_> {
@@ -272,14 +274,32 @@ impl Live<'_> {
         self.notifier.ready();
     }
 
+    /// SIGUSR2: the VRRP instances' counters to `$TMPDIR/keepalived.stats`, in keepalived's
+    /// layout. keepalived's checker process has no statistics to print, nor have we with -C.
+    fn dump_stats(&self) {
+        let Some(stats) = self.vrrp_stats else {
+            info!("SIGUSR2: no VRRP statistics (VRRP is not running)");
+            return;
+        };
+        let path = tmp_dir().join("keepalived.stats");
+        info!("Printing VRRP stats for process({}) on signal", std::process::id());
+        if let Err(e) = std::fs::write(&path, stats.render()) {
+            error!("cannot write {}: {e}", path.display());
+        }
+    }
+
     /// SIGUSR1: the running configuration to `$TMPDIR/keepalived.data` (default /tmp), as
     /// keepalived writes its data dump there.
     fn dump_data(&self) {
-        let dir = std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
-        let path = dir.join("keepalived.data");
+        let path = tmp_dir().join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
         if let Err(e) = std::fs::write(&path, config::dump(self.running)) {
             error!("cannot write {}: {e}", path.display());
         }
     }
+}
+
+/// Where keepalived writes its signal dumps: `$TMPDIR`, default /tmp.
+fn tmp_dir() -> PathBuf {
+    std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"))
 }

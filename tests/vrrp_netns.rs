@@ -597,3 +597,54 @@ fn equal_priority_and_owner() {
     println!("== priority 255 state MASTER, start -> VIP: keepalived {}, ours {}", secs(ka), secs(ours));
     assert!(ours < Duration::from_millis(1500), "an owner does not wait Master_Down (3 s + skew)");
 }
+
+/// SIGUSR2 on both nodes of a pair (node 1 `hi` at 150 and master, then node 2 `lo` at 100,
+/// v3 at 0.1 s): the `keepalived.stats` each writes in its TMPDIR, (master's, backup's).
+fn stats_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, String) {
+    let lab = Lab::new(tag, net, 2);
+    // The backup starts once the master holds the VIP: started together, whichever daemon is
+    // up first may be master for an advert or two (keepalived starts slower than ours).
+    let n1 = start(&lab, 1, hi, &Conf::new(3, "0.1", 150));
+    wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("stats: no master\n{}", n1.log()));
+    let n2 = start(&lab, 2, lo, &Conf::new(3, "0.1", 100));
+    sleep(Duration::from_millis(800));
+    assert!(lab.has_vip(1) && !lab.has_vip(2), "stats: not converged\n{}\n{}", n1.log(), n2.log());
+    let dump = |n: &Node| n.signal_dump("-USR2", "keepalived.stats").unwrap_or_else(|| panic!("no stats\n{}", n.log()));
+    (dump(&n1), dump(&n2))
+}
+
+/// The file's lines with the advert counts (timing-dependent) reduced to zero / non-zero.
+fn stats_shape(text: &str) -> Vec<String> {
+    let mut section = "";
+    text.lines()
+        .map(|l| {
+            let t = l.trim();
+            if t.ends_with(':') {
+                section = if t == "Advertisements:" { "adverts" } else { "" };
+            }
+            match t.split_once(": ") {
+                Some((k @ ("Received" | "Sent"), v)) if section == "adverts" => {
+                    format!("{}{k}: {}", &l[..l.len() - t.len()], if v == "0" { "0" } else { "some" })
+                }
+                _ => l.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// SIGUSR2 writes keepalived.stats in 2.2.7's layout, with the same counts as keepalived for a
+/// master and a backup (advert counts: zero or not).
+#[test]
+fn usr2_stats_match_keepalived() {
+    skip_unless_lab!("vrrp_netns");
+    let (ours_m, ka_b) = stats_pair("F", 42, Impl::Ours, Impl::Keepalived);
+    let (ka_m, ours_b) = stats_pair("G", 43, Impl::Keepalived, Impl::Ours);
+    println!(
+        "keepalived as master:\n{ka_m}\nours as master:\n{ours_m}\nkeepalived as backup:\n{ka_b}\nours as backup:\n{ours_b}"
+    );
+    assert!(ka_m.starts_with("VRRP Instance: VI_1\n") && ka_m.contains("  Became master: 1\n"), "{ka_m}");
+    assert_eq!(stats_shape(&ours_m), stats_shape(&ka_m));
+    assert_eq!(stats_shape(&ours_b), stats_shape(&ka_b));
+    assert_eq!(stats_shape(&ours_b).get(2).map(String::as_str), Some("    Received: some"), "{ours_b}");
+    assert!(ours_b.contains("  Became master: 0\n"), "{ours_b}");
+}

@@ -14,6 +14,7 @@ pub mod link;
 pub mod route;
 pub mod runtime;
 pub mod socket;
+pub mod stats;
 pub mod sync;
 pub mod track;
 pub mod trackfile;

@@ -19,6 +19,7 @@ use super::garp::{GarpSocket, Pacing};
 use super::link;
 use super::route;
 use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
+use super::stats::{Registry, Stats, bump};
 use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
 use super::vmac::{self, Vmac};
@@ -33,7 +34,13 @@ mod group;
 /// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
 /// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
 /// instance it only waits for `stop`.
-pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bool, stop: F) -> Result<()> {
+/// Each started instance's counters are listed in `stats` (the SIGUSR2 dump).
+pub async fn run_until<F: Future<Output = Result<()>>>(
+    cfg: &Config,
+    enabled: bool,
+    stats: &Registry,
+    stop: F,
+) -> Result<()> {
     let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
     let statics = route::Statics::from_config(&cfg.vrrp);
     if !enabled || (instances.is_empty() && statics.is_empty()) {
@@ -63,6 +70,7 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
             Ok(mut r) => {
                 r.fifos = fifos.clone();
+                r.counters = stats.add(&inst.name);
                 r
             }
             Err(e) => {
@@ -152,6 +160,10 @@ struct Runner {
     pacing: Pacing,
     old_unicast: bool,
     stats: RxStats,
+    /// keepalived's per-instance counters (SIGUSR2).
+    counters: Arc<Stats>,
+    /// MASTER was the last state notified (for "Released master").
+    was_master: bool,
     notify: NotifyScripts,
     nopreempt: bool,
     preempt_delay: bool,
@@ -366,6 +378,8 @@ impl Runner {
             pacing: Pacing { repeat, garp_interval: g.garp.interval, gna_interval: g.garp.gna_interval },
             old_unicast: false,
             stats: RxStats::default(),
+            counters: Arc::default(),
+            was_master: false,
             notify: NotifyScripts {
                 master: n.master.clone(),
                 backup: n.backup.clone(),
@@ -507,6 +521,7 @@ impl Runner {
                     Rx::V4(_) => validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                     Rx::V6(r6) => IpAddr::V6(r6.src),
                 };
+                self.counters.rejected(&r);
                 let first = self.stats.record(&r, src);
                 match r {
                     Reject::Own | Reject::OtherVrid(_) => {}
@@ -520,6 +535,10 @@ impl Runner {
                 return;
             }
         };
+        bump(&self.counters.advert_rcvd);
+        if a.priority == 0 {
+            bump(&self.counters.pri_zero_rcvd);
+        }
         if a.old_unicast_checksum && !self.old_unicast {
             self.old_unicast = true;
             info!("({}) Setting unicast VRRPv3 checksum to old version", self.name);
@@ -631,6 +650,10 @@ impl Runner {
     }
 
     fn send_advert(&self, priority: u8) {
+        bump(&self.counters.advert_sent);
+        if priority == 0 {
+            bump(&self.counters.pri_zero_sent);
+        }
         let repr = self.advert(priority);
         let dsts: Vec<IpAddr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
         for dst in dsts {
@@ -669,6 +692,12 @@ impl Runner {
     }
 
     fn notify(&mut self, s: State) {
+        match s {
+            State::Master => bump(&self.counters.become_master),
+            State::Backup | State::Fault if self.was_master => bump(&self.counters.release_master),
+            _ => {}
+        }
+        self.was_master = s == State::Master;
         let (script, word) = match s {
             State::Master => (self.notify.master.clone(), "MASTER"),
             State::Backup => {

@@ -143,6 +143,7 @@ impl Drop for Lab {
 pub struct Node {
     pub child: Child,
     log: PathBuf,
+    tmp: PathBuf,
 }
 
 impl Node {
@@ -157,7 +158,11 @@ impl Node {
             // A killed run leaves them, and keepalived then refuses to start.
             let _ = std::fs::remove_file(pid(s));
         }
+        // Its own TMPDIR: where the signal dumps (keepalived.data, keepalived.stats) go.
+        let tmp = lab.dir.join(format!("{tag}.tmp"));
+        std::fs::create_dir_all(&tmp).unwrap();
         let child = Command::new("ip")
+            .env("TMPDIR", &tmp)
             .args(["netns", "exec", &lab.ns(i), which.bin(), "-n", "-l", "-D", "-P", "-f"])
             .arg(&conf)
             .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
@@ -166,7 +171,7 @@ impl Node {
             .stderr(f)
             .spawn()
             .unwrap();
-        Node { child, log }
+        Node { child, log, tmp }
     }
 
     pub fn term(&mut self) {
@@ -175,6 +180,18 @@ impl Node {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `sig` (e.g. "-USR2") and returns the file `name` the daemon then writes in its
+    /// TMPDIR, waiting up to 2 s for it (None if it never appears).
+    pub fn signal_dump(&self, sig: &str, name: &str) -> Option<String> {
+        let path = self.tmp.join(name);
+        let _ = std::fs::remove_file(&path);
+        let _ = Command::new("kill").args([sig, &self.child.id().to_string()]).status();
+        wait_for(Duration::from_secs(2), || std::fs::metadata(&path).is_ok_and(|m| m.len() > 0))?;
+        // Written in one go by ours; keepalived may still be writing: let it finish.
+        sleep(Duration::from_millis(100));
+        std::fs::read_to_string(&path).ok()
     }
 }
 
