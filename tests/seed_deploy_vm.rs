@@ -146,7 +146,7 @@ fn parse_reads_seed_lines_only() {
     assert_eq!(fmt(None), "-");
 }
 
-const C_STEPS: [(&str, &str); 9] = [
+const C_STEPS: [(&str, &str); 11] = [
     ("first_answer", "first HTTP answer via the VIP after start"),
     ("rr", "9 requests: answers per real server"),
     ("rs_removed", "rs1 httpd killed: gone from ipvsadm -Ln after"),
@@ -156,6 +156,8 @@ const C_STEPS: [(&str, &str); 9] = [
     ("rs_back", "rs1 httpd back: client reaches it again after"),
     ("up_lag", "  return - rs1's first check after the restart"),
     ("after_stop", "ipvsadm -Sn after SIGTERM"),
+    ("cpu", "daemon CPU time, start to SIGTERM"),
+    ("cpu_wall", "  over (wall time)"),
 ];
 /// The timings that must match keepalived's within one delay_before_retry.
 const C_COMPARED: [&str; 6] = ["rs_removed", "rs_gone", "down_lag", "rs_restored", "rs_back", "up_lag"];

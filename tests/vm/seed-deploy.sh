@@ -34,6 +34,8 @@
 #   rs_restored / rs_back  httpd restarted as soon as the removal is seen: ms until rs1 is in
 #                 `ipvsadm -Ln` again / until a GET via the VIP reaches it.
 #   up_lag        return - rs1's first check after the restart.
+#   cpu, cpu_wall the daemon's CPU time (ms, all its processes) from its start to the SIGTERM,
+#                 and that wall time.
 #   after_stop    `ipvsadm -Sn` after SIGTERM and exit ("empty", or lines joined with ';').
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -107,6 +109,7 @@ start_director() {  # N IMPL CONF [OPTION...]
 }
 
 result() { echo "SEED $label $1 $2"; }
+phase() { echo "seed: $label: +$(( ($(now_ms) - t0) / 1000 )) s: $*"; }  # t0: the scenario's start
 
 holders() {  # which directors hold the VIP now (the first call also records the master)
     local d h=""
@@ -216,16 +219,18 @@ table() { local t; t=$(ip netns exec director1 ipvsadm -Sn 2>&1 | tr '\n' ';'); 
 
 # Checkers only (-C), the VIP by hand: see the header.
 scenario_c() {  # IMPL
-    local impl=$1 t ms n last first daemon logger cpid i
+    local impl=$1 t ms n last first daemon logger cpid start
     setup || return 1
     ip -n director1 addr add "$VIP/32" dev eth0 || { result setup failed; return 1; }
-    t=$(now_ms)
+    phase "topology up, starting the daemon"
+    t=$(now_ms); start=$t
     start_director 1 "$impl" "$SEED/keepalived.master.conf" -C
     daemon=$!
     if ms=$(poll client "$t" 60 "$GET"); then result first_answer "$ms"
     else result first_answer timeout; show_logs director1; return 1; fi
     round_robin
     result table "$(table)"
+    phase "served round robin"
 
     # Kill rs1's httpd just after a check, so both implementations start from the same phase.
     opens_log rs1 "$DIR/rs1-opens"
@@ -239,7 +244,7 @@ scenario_c() {  # IMPL
     n=$(lines "$DIR/rs1-opens")
     [ "$n" -gt 0 ] || { echo "seed: $label: no health check seen on rs1"; result rs_removed no-check; kill $logger; return 1; }
     last=$(line "$DIR/rs1-opens" "$n")
-    echo "seed: $label: rs1 httpd killed $((t - last)) ms after its last check"
+    phase "rs1 httpd killed $((t - last)) ms after its last check"
     ( poll client "$t" 60 "$RS1_SKIPPED" >"$DIR/gone" ) &
     cpid=$!
     if ms=$(poll director1 "$t" 60 "! $RS1_LISTED"); then result rs_removed "$ms"; result down_lag $((t + ms - last))
@@ -247,6 +252,7 @@ scenario_c() {  # IMPL
     wait $cpid && result rs_gone "$(<"$DIR/gone")" || result rs_gone timeout
 
     n=$(lines "$DIR/rs1-opens")
+    phase "restarting rs1 httpd"
     t=$(now_ms)
     "$RS" httpd rs1 rs1 "$DIR/rs1"
     ( poll client "$t" 60 "$RS1_HIT" >"$DIR/back" ) &
@@ -258,6 +264,16 @@ scenario_c() {  # IMPL
     wait $cpid && result rs_back "$(<"$DIR/back")" || result rs_back timeout
     kill $logger
 
+    # CPU time the daemon used since its start, in ms: user + system of each of its processes
+    # (director1's only processes now), plus that of their reaped children (cutime + cstime).
+    local p cpu=0 st hz
+    hz=$(getconf CLK_TCK)
+    for p in $(ip netns pids director1); do
+        read -r -a st <"/proc/$p/stat" 2>/dev/null && cpu=$(( cpu + st[13] + st[14] + st[15] + st[16] ))
+    done
+    result cpu $(( cpu * 1000 / hz ))
+    result cpu_wall $(( $(now_ms) - start ))
+    phase "stopping the daemon"
     kill -TERM "$daemon"
     end=$(( $(now_ms) + 20000 ))
     while kill -0 "$daemon" 2>/dev/null && [ "$(now_ms)" -lt $end ]; do nap 0.05; done
