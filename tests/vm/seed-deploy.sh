@@ -53,28 +53,42 @@ mkfifo /tmp/seed-tick 2>/dev/null
 exec 8<>/tmp/seed-tick
 nap() { read -r -t "$1" -u 8 _; }
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
 
 # poll NS START_MS TIMEOUT_S SHELL-CONDITION: evaluates the condition inside NS every 100 ms
-# (one `ip netns exec` for the whole loop); prints ms since START_MS when it holds, or fails.
+# (one `ip netns exec` for the whole loop, no other fork but the condition's); prints ms since
+# START_MS when it holds, or fails.
 poll() {
     local ns=$1 start=$2 tmo=$3
     ip netns exec "$ns" bash -c '
+        exec 8<>/tmp/seed-tick
+        ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
         start=$1; end=$(( start + $2 * 1000 ))
         while :; do
-            if eval "$3" >/dev/null 2>&1; then echo $(( $(date +%s%N) / 1000000 - start )); exit 0; fi
-            [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && exit 1
-            sleep 0.1
+            if eval "$3" >/dev/null 2>&1; then echo $(( $(ms) - start )); exit 0; fi
+            [ "$(ms)" -ge $end ] && exit 1
+            read -r -t 0.1 -u 8 _
         done' _ "$start" "$tmo" "$4"
 }
 GET="curl -sf --connect-timeout 0.5 --max-time 1 -o /dev/null http://$VIP/"
 HAS_VIP="ip -o addr show dev eth0 | grep -q ' $VIP/'"
 RS1_LISTED="ipvsadm -Ln | grep -q ' 192.168.112.13:80 '"
-# Three fresh connections from one curl (busybox httpd closes each): under TCG a process start
-# costs up to a second, so one per poll keeps the client-side timings close to the table's.
-GET3="curl -s --connect-timeout 0.5 --max-time 1 http://$VIP/ http://$VIP/ http://$VIP/"
-RS1_SKIPPED="[ \"\$($GET3 -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} ')\" = '200 200 200 ' ]"  # rr: 3 in a row miss rs1
-RS1_HIT="$GET3 | grep -qx rs1"
+# GET / via the VIP with bash's /dev/tcp, the page's last line (the real server's name) into
+# $body. No fork: under TCG a process start costs up to a second, which would blur the
+# client-side timings. (Exported for the polls' bash.)
+fetch() {
+    local l
+    body=
+    exec 3<>"/dev/tcp/$VIP/80" || return 1
+    printf 'GET / HTTP/1.0\r\n\r\n' >&3
+    while IFS= read -r -t 1 -u 3 l; do body=${l%$'\r'}; done
+    exec 3<&-
+    [ -n "$body" ]
+}
+rs1_skipped() { fetch && fetch && fetch; }  # rr: 3 connections in a row, none to a dead rs1
+rs1_hit() { local i; for i in 1 2 3; do fetch && [ "$body" = rs1 ] && return 0; done; return 1; }
+export VIP
+export -f fetch rs1_skipped rs1_hit
 
 up() {
     ip netns add br
@@ -197,21 +211,27 @@ scenario() {  # IMPL CHECK(0/1)
 
 # Logs (ms) each move of NS's TCP PassiveOpens counter to FILE: one line per accepted
 # connection burst. With no client traffic, that is the health checks reaching the real server.
-opens_log() {  # NS FILE
+# With PID: kills it at the first move (within ~30 ms of a check, whatever the host's load) and
+# writes the time of the kill to FILE.killed.
+opens_log() {  # NS FILE [PID]
     ip netns exec "$1" bash -c '
         exec 8<>/tmp/seed-tick
-        prev=
+        ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
+        prev= pid=$2
         while :; do
             v=
             while read -r -a f; do
                 [ "${f[0]}" = Tcp: ] && [[ ${f[6]} =~ ^[0-9]+$ ]] && v=${f[6]}
             done </proc/net/snmp
             if [ "$v" != "$prev" ]; then
-                [ -n "$prev" ] && { t=${EPOCHREALTIME/./}; echo $(( t / 1000 )) >>"$1"; }
+                if [ -n "$prev" ]; then
+                    ms >>"$1"
+                    [ -n "$pid" ] && { kill "$pid"; ms >"$1.killed"; pid=; }
+                fi
                 prev=$v
             fi
             read -r -t 0.03 -u 8 _
-        done' _ "$2" &
+        done' _ "$2" "${3:-}" &
 }
 lines() { local n=0; [ -f "$1" ] && while read -r _; do n=$((n + 1)); done <"$1"; echo $n; }
 line() { local n=0 l; while read -r l; do n=$((n + 1)); [ $n = "$2" ] && { echo "$l"; return; }; done <"$1"; }
@@ -233,19 +253,16 @@ scenario_c() {  # IMPL
     phase "served round robin"
 
     # Kill rs1's httpd just after a check, so both implementations start from the same phase.
-    opens_log rs1 "$DIR/rs1-opens"
+    opens_log rs1 "$DIR/rs1-opens" "$(<"$DIR/rs1/httpd.pid")"
     logger=$!
-    nap 0.5  # the logger's first read of the counter
-    local pid end=$(( $(now_ms) + 20000 ))
-    pid=$(<"$DIR/rs1/httpd.pid")
-    while [ "$(lines "$DIR/rs1-opens")" = 0 ] && [ "$(now_ms)" -lt $end ]; do nap 0.02; done
-    t=$(now_ms)
-    kill "$pid"
-    n=$(lines "$DIR/rs1-opens")
-    [ "$n" -gt 0 ] || { echo "seed: $label: no health check seen on rs1"; result rs_removed no-check; kill $logger; return 1; }
-    last=$(line "$DIR/rs1-opens" "$n")
+    local end=$(( $(now_ms) + 20000 ))
+    while [ ! -s "$DIR/rs1-opens.killed" ] && [ "$(now_ms)" -lt $end ]; do nap 0.05; done
+    [ -s "$DIR/rs1-opens.killed" ] \
+        || { echo "seed: $label: no health check seen on rs1"; result rs_removed no-check; kill $logger; return 1; }
+    t=$(<"$DIR/rs1-opens.killed")
+    last=$(line "$DIR/rs1-opens" 1)
     phase "rs1 httpd killed $((t - last)) ms after its last check"
-    ( poll client "$t" 60 "$RS1_SKIPPED" >"$DIR/gone" ) &
+    ( poll client "$t" 60 rs1_skipped >"$DIR/gone" ) &
     cpid=$!
     if ms=$(poll director1 "$t" 60 "! $RS1_LISTED"); then result rs_removed "$ms"; result down_lag $((t + ms - last))
     else result rs_removed timeout; show_logs director1; kill $logger; return 1; fi
@@ -255,7 +272,7 @@ scenario_c() {  # IMPL
     phase "restarting rs1 httpd"
     t=$(now_ms)
     "$RS" httpd rs1 rs1 "$DIR/rs1"
-    ( poll client "$t" 60 "$RS1_HIT" >"$DIR/back" ) &
+    ( poll client "$t" 60 rs1_hit >"$DIR/back" ) &
     cpid=$!
     if ms=$(poll director1 "$t" 60 "$RS1_LISTED"); then result rs_restored "$ms"
     else result rs_restored timeout; show_logs director1; kill $logger; return 1; fi
