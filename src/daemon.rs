@@ -283,7 +283,7 @@ impl Live<'_> {
         };
         let path = tmp_dir().join("keepalived.stats");
         info!("Printing VRRP stats for process({}) on signal", std::process::id());
-        if let Err(e) = std::fs::write(&path, stats.render()) {
+        if let Err(e) = write_private(&path, &stats.render()) {
             error!("cannot write {}: {e}", path.display());
         }
     }
@@ -293,7 +293,7 @@ impl Live<'_> {
     fn dump_data(&self) {
         let path = tmp_dir().join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
-        if let Err(e) = std::fs::write(&path, config::dump(self.running)) {
+        if let Err(e) = write_private(&path, &config::dump(self.running)) {
             error!("cannot write {}: {e}", path.display());
         }
     }
@@ -302,4 +302,12 @@ impl Live<'_> {
 /// Where keepalived writes its signal dumps: `$TMPDIR`, default /tmp.
 fn tmp_dir() -> PathBuf {
     std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+/// Writes a signal dump as keepalived does: created with mode 0600 (it may hold passwords).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
 }
