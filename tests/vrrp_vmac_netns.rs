@@ -62,16 +62,6 @@ impl Lab {
     fn vmac_link(&self, i: usize) -> String {
         self.ip(i, &["-d", "link", "show", "vrrp.51"])
     }
-
-    fn mac(&self, i: usize) -> [u8; 6] {
-        let text = self.ip(i, &["-o", "link", "show", "eth0"]);
-        let word = text.split_whitespace().skip_while(|w| *w != "link/ether").nth(1).unwrap_or("");
-        let mut m = [0u8; 6];
-        for (d, p) in m.iter_mut().zip(word.split(':')) {
-            *d = u8::from_str_radix(p, 16).unwrap_or(0);
-        }
-        m
-    }
 }
 
 fn config(lab: &Lab, i: usize, priority: u8, extra: &str) -> String {

@@ -158,6 +158,9 @@ struct Runner {
     adver_int: Duration,
     vips: Vec<Vip>,
     pacing: Pacing,
+    /// GARPs per burst after a lower-priority advert and per refresh (0: none).
+    lower_prio_repeat: u32,
+    refresh_repeat: u32,
     old_unicast: bool,
     stats: RxStats,
     /// keepalived's per-instance counters (SIGUSR2).
@@ -215,6 +218,7 @@ pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
     p.lower_prio_no_advert = inst.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert);
     p.higher_prio_send_advert = inst.higher_prio_send_advert.unwrap_or(g.vrrp_higher_prio_send_advert);
     p.garp_master_delay = inst.garp.master_delay.unwrap_or(g.garp.master_delay);
+    p.garp_lower_prio_delay = inst.garp.lower_prio_delay.or(g.garp.lower_prio_delay).unwrap_or(p.garp_master_delay);
     let refresh = inst.garp.master_refresh.unwrap_or(g.garp.master_refresh);
     p.garp_master_refresh = (!refresh.is_zero()).then_some(refresh);
     p
@@ -376,6 +380,8 @@ impl Runner {
             adver_int: inst.advert_int,
             vips,
             pacing: Pacing { repeat, garp_interval: g.garp.interval, gna_interval: g.garp.gna_interval },
+            lower_prio_repeat: inst.garp.lower_prio_repeat.or(g.garp.lower_prio_repeat).unwrap_or(repeat),
+            refresh_repeat: inst.garp.master_refresh_repeat.unwrap_or(g.garp.master_refresh_repeat),
             old_unicast: false,
             stats: RxStats::default(),
             counters: Arc::default(),
@@ -603,7 +609,7 @@ impl Runner {
                         }
                     }
                 }
-                Action::SendGarp => self.send_garps(),
+                Action::SendGarp(kind) => self.send_garps(kind),
                 Action::Notify(s) => self.notify(s),
                 // Asked by the caller after exec (see the timer).
                 Action::WantMaster => {}
@@ -680,14 +686,19 @@ impl Runner {
         }
     }
 
-    fn send_garps(&self) {
-        let Some(g) = self.garp.clone() else { return };
+    fn send_garps(&self, kind: fsm::Garp) {
+        let repeat = match kind {
+            fsm::Garp::Master => self.pacing.repeat,
+            fsm::Garp::LowerPrio => self.lower_prio_repeat,
+            fsm::Garp::Refresh => self.refresh_repeat,
+        };
+        let Some(g) = self.garp.clone().filter(|_| repeat > 0) else { return };
         let addrs: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
         for a in &addrs {
             let what = if a.is_ipv6() { "Unsolicited Neighbour Adverts" } else { "gratuitous ARPs" };
             info!("({}) Sending/queueing {what} on {} for {a}", self.name, self.ifname);
         }
-        let pacing = self.pacing;
+        let pacing = Pacing { repeat, ..self.pacing };
         tokio::spawn(async move { g.burst(&addrs, pacing).await });
     }
 

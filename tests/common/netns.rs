@@ -120,6 +120,17 @@ impl Lab {
         self.ip(i, &["-o", "addr", "show", "dev", dev]).contains(&format!(" {addr}/"))
     }
 
+    /// The MAC address of node `i`'s eth0.
+    pub fn mac(&self, i: usize) -> [u8; 6] {
+        let text = self.ip(i, &["-o", "link", "show", "eth0"]);
+        let word = text.split_whitespace().skip_while(|w| *w != "link/ether").nth(1).unwrap_or("");
+        let mut m = [0u8; 6];
+        for (d, p) in m.iter_mut().zip(word.split(':')) {
+            *d = u8::from_str_radix(p, 16).unwrap_or(0);
+        }
+        m
+    }
+
     /// Kills every process in node `i`'s namespace (a crash of the whole node's daemons).
     pub fn kill_all(&self, i: usize) {
         let text = out(&["ip", "netns", "pids", &self.ns(i)]);
