@@ -475,12 +475,27 @@ fn garp_bursts_match_keepalived() {
 /// v2 at 1 s) while node 1 still hears node 2, so node 1 receives a lower-priority advert
 /// every second. The gratuitous ARPs node 1 sends in the `WINDOW` after node 2 took the VIP
 /// (defaults: garp_lower_prio_repeat 5 per advert, a second set garp_lower_prio_delay 5 s
-/// later), seen from node 3.
-fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> Vec<Duration> {
+/// later), seen from node 3; and what node 1 wrote to its notify FIFO and how its
+/// notify_master_rx_lower_pri script was called (one "args:N" line per call).
+fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> (Vec<Duration>, Vec<String>, Vec<String>) {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     const WINDOW: Duration = Duration::from_millis(7500);
     let lab = Lab::new(tag, net, 3);
     let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
-    let n1 = start(&lab, 1, which, &Conf::new(2, "1", 150));
+    let fifo = lab.dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let mut reader =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let (script, calls) = (lab.dir.join("lower.sh"), lab.dir.join("calls"));
+    std::fs::write(&script, format!("#!/bin/sh\necho \"args:$#\" >> {}\n", calls.display())).unwrap();
+    let _ = Command::new("chmod").args(["755", &script.display().to_string()]).status();
+    let conf = Conf {
+        top: format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display()),
+        extra: format!("    notify_master_rx_lower_pri {}\n", script.display()),
+        ..Conf::new(2, "1", 150)
+    };
+    let n1 = start(&lab, 1, which, &conf);
     wait_for(Duration::from_secs(6), || lab.has_vip(1)).unwrap_or_else(|| panic!("no master\n{}", n1.log()));
     // Multicast (the adverts) no longer reaches node 2; broadcast (GARPs) and node 2's
     // adverts to node 1 still flow.
@@ -501,14 +516,25 @@ fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> Vec<Duration> {
     let seen = sniff_garps(&lab.ns(3), vip, Some(lab.mac(1)), WINDOW).join().unwrap();
     assert!(lab.has_vip(1), "node 1 lost the VIP\n{}", n1.log());
     assert!(n1.log().contains("forcing new election"), "{}", n1.log());
-    seen
+    drop(n1);
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(k) = reader.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    let fifo_lines = text.lines().filter(|l| l.contains("LOWER")).map(String::from).collect();
+    let calls = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();
+    (seen, fifo_lines, calls)
 }
 
 #[test]
 fn lower_priority_advert_garps_match_keepalived() {
     skip_unless_lab!("vrrp_netns");
-    let ka = lower_prio_garps("H", 44, Impl::Keepalived);
-    let ours = lower_prio_garps("I", 45, Impl::Ours);
+    let (ka, ka_fifo, ka_calls) = lower_prio_garps("H", 44, Impl::Keepalived);
+    let (ours, our_fifo, our_calls) = lower_prio_garps("I", 45, Impl::Ours);
     let show = |v: &[Duration]| v.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
     println!("== GARPs of a master hearing lower-priority adverts (s into the window)");
     println!("keepalived: {} GARPs: {}", ka.len(), show(&ka));
@@ -516,6 +542,16 @@ fn lower_priority_advert_garps_match_keepalived() {
     assert!(ka.len() >= 30, "oracle: 5 per lower-priority advert expected");
     // The window catches the adverts at a different phase: allow one burst either way.
     assert!(ours.len().abs_diff(ka.len()) <= 5, "ours {} vs keepalived {}", ours.len(), ka.len());
+    // One FIFO line and one argument-less script run per lower-priority advert (about one a
+    // second, so the counts depend on the phase): the same lines, a similar count.
+    println!("keepalived: FIFO {ka_fifo:?}, script {ka_calls:?}");
+    println!("ours:       FIFO {our_fifo:?}, script {our_calls:?}");
+    let line = "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150";
+    for (who, fifo, calls) in [("keepalived", &ka_fifo, &ka_calls), ("ours", &our_fifo, &our_calls)] {
+        assert!(fifo.len() >= 5 && fifo.iter().all(|l| l == line), "{who}: {fifo:?}");
+        assert!(calls.len() + 1 >= fifo.len() && calls.iter().all(|c| c == "args:0"), "{who}: {calls:?}");
+    }
+    assert!(our_fifo.len().abs_diff(ka_fifo.len()) <= 1, "{our_fifo:?} vs {ka_fifo:?}");
 }
 
 /// The master's interface goes down: it enters FAULT and drops the VIP, the backup takes over

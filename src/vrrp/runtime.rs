@@ -205,6 +205,21 @@ struct NotifyScripts {
     fault: Option<Script>,
     stop: Option<Script>,
     generic: Option<Script>,
+    /// `notify_master_rx_lower_pri`: run (no arguments) on each lower-priority advert as master.
+    master_rx_lower_pri: Option<Script>,
+}
+
+impl NotifyScripts {
+    fn from_config(n: &crate::config::vrrp::Notify) -> Self {
+        NotifyScripts {
+            master: n.master.clone(),
+            backup: n.backup.clone(),
+            fault: n.fault.clone(),
+            stop: n.stop.clone(),
+            generic: n.generic.clone(),
+            master_rx_lower_pri: n.master_rx_lower_pri.clone(),
+        }
+    }
 }
 
 /// The fsm parameters of an instance (timers, preemption, election source).
@@ -345,7 +360,6 @@ impl Runner {
         };
         let p = params(inst, g, src);
         let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
-        let n = &inst.notify;
         // The interface itself (unless dont_track_primary) and track_interface entries.
         let mut tracked = Vec::new();
         let if_status = |name: &str| if link::is_up(name).unwrap_or(false) { Status::Up } else { Status::Down };
@@ -386,13 +400,7 @@ impl Runner {
             stats: RxStats::default(),
             counters: Arc::default(),
             was_master: false,
-            notify: NotifyScripts {
-                master: n.master.clone(),
-                backup: n.backup.clone(),
-                fault: n.fault.clone(),
-                stop: n.stop.clone(),
-                generic: n.generic.clone(),
-            },
+            notify: NotifyScripts::from_config(&inst.notify),
             first_backup: true,
             base_priority: inst.priority,
             tracked,
@@ -613,11 +621,18 @@ impl Runner {
                 Action::Notify(s) => self.notify(s),
                 // Asked by the caller after exec (see the timer).
                 Action::WantMaster => {}
-                Action::ForcingElection { from, priority } => info!(
-                    "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
-                    self.name,
-                    self.fsm.priority()
-                ),
+                Action::ForcingElection { from, priority } => {
+                    info!(
+                        "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
+                        self.name,
+                        self.fsm.priority()
+                    );
+                    // 2.2.7: the script and the FIFO line, but not the generic notify script.
+                    if let Some(sc) = &self.notify.master_rx_lower_pri {
+                        crate::exec::spawn(sc, &[]);
+                    }
+                    self.write_fifos("MASTER_RX_LOWER_PRI");
+                }
             }
         }
     }
@@ -702,6 +717,17 @@ impl Runner {
         tokio::spawn(async move { g.burst(&addrs, pacing).await });
     }
 
+    /// `INSTANCE "NAME" WORD PRIORITY` to the notify FIFOs.
+    fn write_fifos(&self, word: &str) {
+        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
+        for f in self.fifos.iter() {
+            use std::io::Write;
+            if let Err(e) = (&*f).write_all(line.as_bytes()) {
+                debug!("notify fifo write failed: {e}");
+            }
+        }
+    }
+
     fn notify(&mut self, s: State) {
         match s {
             State::Master => bump(&self.counters.become_master),
@@ -729,13 +755,7 @@ impl Runner {
         if let Some(sc) = script {
             crate::exec::spawn(&sc, &[]);
         }
-        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
-        for f in self.fifos.iter() {
-            use std::io::Write;
-            if let Err(e) = (&*f).write_all(line.as_bytes()) {
-                debug!("notify fifo write failed: {e}");
-            }
-        }
+        self.write_fifos(word);
         if let Some(sc) = self.notify.generic.clone() {
             let prio = self.fsm.priority().to_string();
             crate::exec::spawn(&sc, &["INSTANCE", &self.name, word, &prio]);
