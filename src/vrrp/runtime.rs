@@ -323,8 +323,10 @@ impl Runner {
                 None
             }
         };
+        // virtual_ipaddress, then virtual_ipaddress_excluded: both are set while MASTER (and
+        // announced), only the first go in adverts.
         let mut vips = Vec::new();
-        for a in &inst.vips {
+        for a in inst.vips.iter().chain(&inst.evips) {
             let dev = a.dev.clone().unwrap_or_else(|| vip_if.clone());
             let idx = if dev == vip_if {
                 vip_idx
@@ -344,7 +346,7 @@ impl Runner {
             }
             _ => vw::Auth::NONE,
         };
-        let fam_vips: Vec<IpAddr> = vips.iter().map(|v| v.addr).filter(|a| a.is_ipv6() == v6).collect();
+        let fam_vips: Vec<IpAddr> = inst.vips.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == v6).collect();
         let adver_secs = inst.advert_int.as_secs().clamp(1, 255) as u8;
         let expect = Expect {
             version,
