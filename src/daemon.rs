@@ -140,12 +140,20 @@ pub fn run(cli: &Cli) -> Result<i32> {
         None
     };
     let vrrp_stats = crate::vrrp::stats::Registry::default();
-    let live =
-        Live { cli, opts: &opts, running: &cfg, notifier: &notifier, vrrp_stats: subs.vrrp.then_some(&vrrp_stats) };
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let live = Live {
+        cli,
+        opts: &opts,
+        running: std::cell::RefCell::new(None),
+        initial: &cfg,
+        notifier: &notifier,
+        vrrp_stats: subs.vrrp.then_some(&vrrp_stats),
+        vrrp_reload: subs.vrrp.then_some(reload_tx),
+    };
     let result = rt.block_on(async {
         info!("Startup complete");
         notifier.ready();
-        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, signals.until_stop(live));
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, Some(reload_rx), signals.until_stop(live));
         crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
     });
     if let Some(d) = director {
@@ -239,20 +247,34 @@ impl Signals {
 struct Live<'a> {
     cli: &'a Cli,
     opts: &'a SourceOptions,
-    /// The running configuration: what a reload compares against, what USR1 dumps.
-    running: &'a config::Config,
+    /// The configuration loaded at start, and the last one a reload applied (if any): what
+    /// the next reload compares against, what USR1 dumps.
+    initial: &'a config::Config,
+    running: std::cell::RefCell<Option<std::sync::Arc<config::Config>>>,
     notifier: &'a Notifier,
     /// The VRRP instances' counters; None when VRRP does not run (-C).
     vrrp_stats: Option<&'a crate::vrrp::stats::Registry>,
+    /// Where a reloaded configuration goes to the VRRP runtime; None when VRRP does not run.
+    vrrp_reload: Option<tokio::sync::mpsc::UnboundedSender<std::sync::Arc<config::Config>>>,
 }
 
 impl Live<'_> {
-    /// SIGHUP. keepalived re-reads its config and diffs the running state against it; we re-read
-    /// and validate, but apply nothing yet: a changed configuration takes effect at restart. The
-    /// running configuration is never disturbed, whatever the new file holds.
+    /// The configuration in force (the last reloaded one, else the one loaded at start).
+    fn with_running<T>(&self, f: impl FnOnce(&config::Config) -> T) -> T {
+        match self.running.borrow().as_deref() {
+            Some(c) => f(c),
+            None => f(self.initial),
+        }
+    }
+
+    /// SIGHUP. keepalived re-reads its config and applies the difference. We re-read and
+    /// validate; a config with errors is refused whole (the running one stays). The VRRP
+    /// section is applied live (see `vrrp::runtime::Generation::reload`); virtual servers and
+    /// checkers keep the configuration they started with until restart (not implemented yet).
     fn reload(&self) {
-        info!("Reloading");
+        info!("Reloading ...");
         self.notifier.reloading();
+        info!("Configuration file {}", self.cli.use_file.display());
         let (cfg, diags) = config::load(&self.cli.use_file, self.opts);
         for d in &diags.list {
             match d.severity {
@@ -262,15 +284,40 @@ impl Live<'_> {
         }
         if diags.worst().is_some_and(|s| s != Severity::Warning) {
             error!("Reload: {} has errors; keeping the running configuration", self.cli.use_file.display());
-        } else if config::dump(&cfg) == config::dump(self.running) {
+            self.notifier.ready();
+            return;
+        }
+        let sections = |c: &config::Config| {
+            let (mut vrrp, mut lvs) = (String::new(), String::new());
+            config::global::dump(&c.global, &mut vrrp);
+            config::vrrp::dump(&c.vrrp, &mut vrrp);
+            config::lvs::dump(&c.lvs, &mut lvs);
+            (vrrp, lvs)
+        };
+        let (vrrp_old, lvs_old) = self.with_running(sections);
+        let (vrrp_new, lvs_new) = sections(&cfg);
+        if vrrp_old == vrrp_new && lvs_old == lvs_new {
             info!("Reload: configuration unchanged");
-        } else {
+        }
+        if lvs_old != lvs_new {
             warn!(
-                "Reload: {} changed, but applying a changed configuration without a restart is not \
-                 implemented yet; the running configuration is kept until keepalived restarts",
+                "Reload: the virtual servers or checkers of {} changed; applying them without a restart is \
+                 not implemented yet, they take effect when keepalived restarts",
                 self.cli.use_file.display()
             );
         }
+        // The LVS section in force stays the one started with (what USR1 dumps, what the
+        // next reload compares against).
+        let mut cfg = cfg;
+        cfg.lvs = self.with_running(|r| r.lvs.clone());
+        let cfg = std::sync::Arc::new(cfg);
+        if vrrp_old != vrrp_new
+            && let Some(tx) = &self.vrrp_reload
+        {
+            let _ = tx.send(cfg.clone());
+        }
+        *self.running.borrow_mut() = Some(cfg);
+        info!("Reload complete");
         self.notifier.ready();
     }
 
@@ -293,7 +340,7 @@ impl Live<'_> {
     fn dump_data(&self) {
         let path = tmp_dir().join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
-        if let Err(e) = write_private(&path, &config::dump(self.running)) {
+        if let Err(e) = write_private(&path, &self.with_running(config::dump)) {
             error!("cannot write {}: {e}", path.display());
         }
     }

@@ -739,3 +739,68 @@ fn usr2_stats_match_keepalived() {
     assert_eq!(stats_shape(&ours_b).get(2).map(String::as_str), Some("    Received: some"), "{ours_b}");
     assert!(ours_b.contains("  Became master: 0\n"), "{ours_b}");
 }
+
+/// SIGHUP on the master (node 1, `which`, priority 150; node 2 keepalived at 100, v2 at 1 s),
+/// four reloads in a row: unchanged, a VIP added, priority 150 -> 120, then VI_1 replaced by a
+/// new VI_2 (VRID 52). Checked: the master keeps its VIPs through the first three with no
+/// takeover by node 2 and no state change; the added VIP appears; removing VI_1 hands its VIP
+/// to node 2 at once (priority 0) and VI_2 becomes master on its own. Returns the hand-over
+/// time after the last reload.
+fn reload_scenario(tag: &str, net: u8, which: Impl) -> Duration {
+    let lab = Lab::new(tag, net, 2);
+    let (vip, vip2, vip3) = (lab.vip(), format!("10.77.{net}.101"), format!("10.77.{net}.200"));
+    // config()'s instance (PASS auth, as node 2's), with `extra` lines after its VIPs. An
+    // added VIP goes to virtual_ipaddress_excluded: a changed advert address list would make
+    // node 2 reject node 1's adverts (and take over), reload or not.
+    let conf1 = |prio: u8, extra: &str| {
+        config(&lab, 1, &Conf::new(2, "1", prio)).replacen(
+            "    virtual_ipaddress {",
+            &format!("{extra}    virtual_ipaddress {{"),
+            1,
+        )
+    };
+    let excluded = format!("    virtual_ipaddress_excluded {{\n        {vip2}/24\n    }}\n");
+    let mut n1 = Node::start(&lab, 1, which, &conf1(150, ""));
+    wait_for(Duration::from_secs(6), || lab.has_vip(1)).unwrap_or_else(|| panic!("no master\n{}", n1.log()));
+    let n2 = start(&lab, 2, Impl::Keepalived, &Conf::new(2, "1", 100));
+    sleep(Duration::from_millis(1500));
+    let path = lab.dir.join(format!("1-{}.conf", which.name()));
+    let hup = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let _ = Command::new("kill").args(["-HUP", &n1.child.id().to_string()]).status();
+    };
+    let steps =
+        [("unchanged", conf1(150, "")), ("VIP added", conf1(150, &excluded)), ("priority 120", conf1(120, &excluded))];
+    for (what, text) in &steps {
+        hup(text);
+        assert_single_master(&lab, 1, 2, Duration::from_millis(2500), &format!("{}: reload {what}", which.name()));
+    }
+    assert!(lab.has_addr(1, "eth0", &vip2), "{}: the added VIP is missing\n{}", which.name(), n1.log());
+    let log1 = n1.log();
+    assert_eq!(log1.matches("Entering MASTER STATE").count(), 1, "{}: state changed on reload\n{log1}", which.name());
+    assert!(!n2.log().contains("Entering MASTER STATE"), "node 2 took over\n{}", n2.log());
+    hup(&conf1(100, "")
+        .replace("VI_1", "VI_2")
+        .replace("virtual_router_id 51", "virtual_router_id 52")
+        .replace(&vip, &vip3));
+    let t = wait_for(Duration::from_secs(3), || lab.has_vip(2) && !lab.has_vip(1))
+        .unwrap_or_else(|| panic!("{}: VI_1 not handed over\n{}\n{}", which.name(), n1.log(), n2.log()));
+    assert!(!lab.has_addr(1, "eth0", &vip2), "{}: the removed instance left a VIP", which.name());
+    wait_for(Duration::from_secs(6), || lab.has_addr(1, "eth0", &vip3))
+        .unwrap_or_else(|| panic!("{}: the new VI_2 never master\n{}", which.name(), n1.log()));
+    n1.term();
+    t
+}
+
+#[test]
+fn sighup_reload_matches_keepalived() {
+    skip_unless_lab!("vrrp_netns");
+    let ka = reload_scenario("J", 46, Impl::Keepalived);
+    let ours = reload_scenario("K", 47, Impl::Ours);
+    println!(
+        "== reload removing the master's instance -> VIP on the backup: keepalived {}, ours {}",
+        secs(ka),
+        secs(ours)
+    );
+    assert!(ours < Duration::from_millis(1500), "priority 0 on removal: the backup takes over within its skew");
+}

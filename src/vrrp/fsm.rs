@@ -107,6 +107,9 @@ pub struct Advert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Start,
+    /// Instead of `Start` after a reload: carry on in the predecessor's state (keepalived 2.2.7
+    /// keeps a MASTER master across SIGHUP, without an election or notifies).
+    Resume(State),
     /// The deadline returned by [`Instance::next_deadline`] was reached.
     Timer,
     Advert(Advert),
@@ -271,6 +274,7 @@ impl Instance {
         let mut out = Vec::new();
         match ev {
             Event::Start => self.start(now, &mut out),
+            Event::Resume(was) => self.resume(now, was, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
             Event::Advert(a) => self.on_advert(now, a, &mut out),
             Event::Fault(f) => self.on_fault(now, f, &mut out),
@@ -295,6 +299,37 @@ impl Instance {
             self.become_master(now, out);
         } else {
             self.enter_backup(now, out);
+        }
+    }
+
+    fn resume(&mut self, now: Instant, was: State, out: &mut Vec<Action>) {
+        if self.state != State::Init {
+            return;
+        }
+        match was {
+            State::Master if !self.faulted => {
+                self.state = State::Master;
+                // An advert at once: the new priority or interval reaches the backups now.
+                out.push(Action::SendAdvert { priority: self.priority });
+                out.push(Action::AddAddresses);
+                self.master_adver_int = self.p.advert_int;
+                self.master_src = Some(self.p.src);
+                self.master_priority = self.priority;
+                self.timer = Some(now + self.p.advert_int);
+                self.garp_refresh = self.p.garp_master_refresh.map(|r| now + r);
+            }
+            State::Master => {
+                // Faulted by the new config: hand over at once, as a master entering FAULT does.
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.enter_fault(out);
+            }
+            State::Fault if self.faulted => self.state = State::Fault,
+            _ if self.faulted => self.enter_fault(out),
+            _ => {
+                self.state = State::Backup;
+                self.timer = Some(now + self.master_down());
+            }
         }
     }
 
@@ -667,6 +702,31 @@ mod tests {
         let acts = i.handle(t0 + Duration::from_secs(5), advert(12, 150));
         assert_eq!(acts, [Action::RemoveAddresses, Action::Notify(State::Backup)]);
         assert_eq!(i.state(), State::Backup);
+    }
+
+    /// A reload resumes the predecessor's state without an election or a notify; a MASTER
+    /// re-asserts its addresses and advertises at once.
+    #[test]
+    fn resume_keeps_state_without_notifies() {
+        let t0 = Instant::now();
+        let mut m = Instance::new(v2(150));
+        let acts = m.handle(t0, Event::Resume(State::Master));
+        assert_eq!(acts, [Action::SendAdvert { priority: 150 }, Action::AddAddresses]);
+        assert_eq!((m.state(), m.next_deadline()), (State::Master, Some(t0 + Duration::from_secs(1))));
+        assert!(m.handle(t0, Event::Start).is_empty(), "no second start");
+
+        let mut b = Instance::new(v2(100));
+        assert!(b.handle(t0, Event::Resume(State::Backup)).is_empty());
+        assert_eq!((b.state(), b.next_deadline()), (State::Backup, Some(t0 + b.master_down())));
+
+        // Faulted by the new config: a resumed master hands over (priority 0) and drops its VIPs.
+        let mut f = Instance::new(v2(150));
+        f.handle(t0, Event::Fault(true));
+        let acts = f.handle(t0, Event::Resume(State::Master));
+        assert_eq!(acts, [Action::SendAdvert { priority: 0 }, Action::RemoveAddresses, Action::Notify(State::Fault)]);
+        let mut f = Instance::new(v2(150));
+        f.handle(t0, Event::Fault(true));
+        assert!(f.handle(t0, Event::Resume(State::Fault)).is_empty(), "still FAULT: no notify");
     }
 
     /// The GARP timers of a master (keepalived's defaults: second bursts 5 s after becoming

@@ -1,6 +1,7 @@
 //! The VRRP side of the daemon: one tokio task per instance drives `fsm::Instance` with timers
 //! from `next_deadline()` and executes its actions (adverts, VIPs, GARP bursts, notifies).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -33,17 +34,19 @@ mod group;
 
 /// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
 /// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
-/// instance it only waits for `stop`.
-/// Each started instance's counters are listed in `stats` (the SIGUSR2 dump).
+/// instance it only waits for `stop`. Each started instance's counters are listed in `stats`
+/// (the SIGUSR2 dump). A configuration received on `reloads` (SIGHUP) replaces the running
+/// one as keepalived 2.2.7 does it: see [`Generation::reload`].
 pub async fn run_until<F: Future<Output = Result<()>>>(
     cfg: &Config,
     enabled: bool,
     stats: &Registry,
+    mut reloads: Option<UnboundedReceiver<Arc<Config>>>,
     stop: F,
 ) -> Result<()> {
-    let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
-    let statics = route::Statics::from_config(&cfg.vrrp);
-    if !enabled || (instances.is_empty() && statics.is_empty()) {
+    let configured =
+        cfg.vrrp.instances.iter().any(|i| !i.removed) || !route::Statics::from_config(&cfg.vrrp).is_empty();
+    if !enabled || !configured {
         return stop.await;
     }
     let nl = match Netlink::open() {
@@ -57,87 +60,239 @@ pub async fn run_until<F: Future<Output = Result<()>>>(
         info!("Delaying startup for {} seconds", d.as_secs_f64());
         tokio::time::sleep(d).await;
     }
-    statics.set(&nl);
+    // Opened once: their scripts keep running across reloads.
     let fifos = Arc::new(open_fifos(&cfg.global));
-    let (tx, rx) = watch::channel(false);
-    let (link_tx, _) = broadcast::channel(256);
-    let mut tasks = Vec::new();
-    let scripts = &cfg.vrrp.scripts;
-    let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
-    let mut files = group::Files::new(&cfg.vrrp.track_files);
-    let mut runners = Vec::new();
-    for inst in instances {
-        let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
-            Ok(mut r) => {
-                r.fifos = fifos.clone();
-                r.counters = stats.add(&inst.name);
-                r
-            }
-            Err(e) => {
-                error!("({}) cannot start: {e:#}", inst.name);
-                continue;
-            }
-        };
-        // A sync group's trackers apply to each of its members.
-        let sg = group::of(&cfg.vrrp, &inst.name);
-        let (ttx, trx) = unbounded_channel();
-        for t in inst.track_scripts.iter().chain(sg.iter().flat_map(|g| &g.track_scripts)) {
-            let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
-                warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
-                continue;
-            };
-            let Some(sc) = scripts.get(idx) else { continue };
-            let (weight, reverse) = match t.weight {
-                Some(w) => (w, t.reverse),
-                None => (sc.weight, sc.weight_reverse),
-            };
-            let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
-            r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
-            if let Some(list) = subs.get_mut(idx) {
-                list.push(ttx.clone());
-            }
+    let statics = route::Statics::from_config(&cfg.vrrp);
+    statics.set(&nl);
+    let mut current = Generation::start(cfg, &nl, &fifos, stats, statics, HashMap::new());
+    tokio::pin!(stop);
+    let r = loop {
+        tokio::select! {
+            r = &mut stop => break r,
+            Some(new) = recv_opt(&mut reloads) => current = current.reload(&new, &nl, &fifos, stats).await,
         }
-        if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
-            r.track_rx = Some(trx);
-        }
-        if let Some(g) = sg {
-            r.track_group_interfaces(g);
-        }
-        r.file_rx = files.subscribe(&mut r.tracked, &inst.track_files, sg, &inst.name);
-        if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
-            r.link_rx = Some(link_tx.subscribe());
-        }
-        runners.push(r);
-    }
-    let groups = group::link(&cfg.vrrp, &mut runners, &fifos);
-    for r in runners {
-        tasks.push(tokio::spawn(r.run(rx.clone())));
-    }
-    let monitor = tokio::spawn(link::monitor(link_tx));
-    let mut script_tasks = Vec::new();
-    for (idx, list) in subs.into_iter().enumerate() {
-        if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
-            script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
-        }
-    }
-    if let Some(w) = files.into_watch() {
-        script_tasks.push(tokio::spawn(w));
-    }
-    let r = stop.await;
-    monitor.abort();
-    for t in &script_tasks {
-        t.abort();
-    }
-    let _ = tx.send(true);
-    for t in tasks {
-        let _ = t.await;
-    }
-    // keepalived notifies the groups' STOP after their members'.
-    for g in &groups {
-        g.notify(None);
-    }
-    statics.clear(&nl);
+    };
+    current.stop(&nl).await;
     r
+}
+
+/// How the runtime ends an instance's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    Run,
+    /// Graceful stop: priority-0 advert, VIPs removed, STOP notifies.
+    Stop,
+    /// Reload: end without touching the system and hand the state to the successor.
+    Handover,
+}
+
+/// What a running instance passes to its successor on reload.
+struct Handover {
+    state: State,
+    vips: Vec<Vip>,
+    routing: route::Routing,
+}
+
+/// How a reload pairs old and new instances (keepalived 2.2.7: VRID, address family and
+/// interface; names may change).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct InstanceKey {
+    vrid: Option<u8>,
+    v6: bool,
+    interface: Option<String>,
+}
+
+impl InstanceKey {
+    fn of(i: &VrrpInstance) -> Self {
+        InstanceKey { vrid: i.vrid, v6: i.ipv6 == Some(true), interface: i.interface.clone() }
+    }
+}
+
+/// An instance's task and what a reload needs to know of it.
+struct Running {
+    key: InstanceKey,
+    /// Its config, to diff against the successor's.
+    inst: VrrpInstance,
+    /// Member of a sync group or with a VMAC: restarted on reload rather than resumed.
+    restart_on_reload: bool,
+    ctl: watch::Sender<Control>,
+    task: tokio::task::JoinHandle<Option<Handover>>,
+}
+
+/// The instances of one configuration, with their trackers and sync groups.
+struct Generation {
+    running: Vec<Running>,
+    monitor: tokio::task::JoinHandle<()>,
+    script_tasks: Vec<tokio::task::JoinHandle<()>>,
+    groups: Vec<Arc<group::Shared>>,
+    statics: route::Statics,
+    /// The static_* config the statics came from (a reload re-applies them only if changed).
+    static_cfg: StaticCfg,
+}
+
+type StaticCfg = (Vec<crate::config::vrrp::IpAddress>, Vec<crate::config::vrrp::Route>, Vec<crate::config::vrrp::Rule>);
+
+fn static_cfg(cfg: &Config) -> StaticCfg {
+    (cfg.vrrp.static_addresses.clone(), cfg.vrrp.static_routes.clone(), cfg.vrrp.static_rules.clone())
+}
+
+impl Generation {
+    /// Starts the instances of `cfg`; those with an entry in `handovers` resume its state.
+    fn start(
+        cfg: &Config,
+        nl: &Arc<Netlink>,
+        fifos: &Arc<Vec<std::fs::File>>,
+        stats: &Registry,
+        statics: route::Statics,
+        mut handovers: HashMap<InstanceKey, Handover>,
+    ) -> Generation {
+        let (link_tx, _) = broadcast::channel(256);
+        let scripts = &cfg.vrrp.scripts;
+        let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
+        let mut files = group::Files::new(&cfg.vrrp.track_files);
+        let mut runners = Vec::new();
+        let mut meta = Vec::new();
+        for inst in cfg.vrrp.instances.iter().filter(|i| !i.removed) {
+            let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
+                Ok(mut r) => {
+                    r.fifos = fifos.clone();
+                    r.counters = stats.add(&inst.name);
+                    r
+                }
+                Err(e) => {
+                    error!("({}) cannot start: {e:#}", inst.name);
+                    continue;
+                }
+            };
+            let key = InstanceKey::of(inst);
+            r.resume = handovers.remove(&key);
+            // A sync group's trackers apply to each of its members.
+            let sg = group::of(&cfg.vrrp, &inst.name);
+            let (ttx, trx) = unbounded_channel();
+            for t in inst.track_scripts.iter().chain(sg.iter().flat_map(|g| &g.track_scripts)) {
+                let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
+                    warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
+                    continue;
+                };
+                let Some(sc) = scripts.get(idx) else { continue };
+                let (weight, reverse) = match t.weight {
+                    Some(w) => (w, t.reverse),
+                    None => (sc.weight, sc.weight_reverse),
+                };
+                let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
+                r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
+                if let Some(list) = subs.get_mut(idx) {
+                    list.push(ttx.clone());
+                }
+            }
+            if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
+                r.track_rx = Some(trx);
+            }
+            if let Some(g) = sg {
+                r.track_group_interfaces(g);
+            }
+            r.file_rx = files.subscribe(&mut r.tracked, &inst.track_files, sg, &inst.name);
+            if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
+                r.link_rx = Some(link_tx.subscribe());
+            }
+            meta.push((key, inst.clone(), sg.is_some() || inst.use_vmac.is_some()));
+            runners.push(r);
+        }
+        let groups = group::link(&cfg.vrrp, &mut runners, fifos);
+        let running = runners
+            .into_iter()
+            .zip(meta)
+            .map(|(r, (key, inst, restart_on_reload))| {
+                let (ctl, rx) = watch::channel(Control::Run);
+                Running { key, inst, restart_on_reload, ctl, task: tokio::spawn(r.run(rx)) }
+            })
+            .collect();
+        let monitor = tokio::spawn(link::monitor(link_tx));
+        let mut script_tasks = Vec::new();
+        for (idx, list) in subs.into_iter().enumerate() {
+            if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
+                script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
+            }
+        }
+        if let Some(w) = files.into_watch() {
+            script_tasks.push(tokio::spawn(w));
+        }
+        Generation { running, monitor, script_tasks, groups, statics, static_cfg: static_cfg(cfg) }
+    }
+
+    /// Ends every instance task: `handover(r)` says which hand their state over instead of
+    /// stopping. Returns the handovers by key.
+    async fn end(&mut self, handover: impl Fn(&Running) -> bool) -> HashMap<InstanceKey, Handover> {
+        self.monitor.abort();
+        for t in &self.script_tasks {
+            t.abort();
+        }
+        for r in &self.running {
+            let _ = r.ctl.send(if handover(r) { Control::Handover } else { Control::Stop });
+        }
+        let mut out = HashMap::new();
+        for r in std::mem::take(&mut self.running) {
+            if let Ok(Some(h)) = r.task.await {
+                out.insert(r.key, h);
+            }
+        }
+        // keepalived notifies the groups' STOP after their members'.
+        for g in &self.groups {
+            g.notify(None);
+        }
+        out
+    }
+
+    /// Graceful stop of everything, static addresses last.
+    async fn stop(mut self, nl: &Netlink) {
+        self.end(|_| false).await;
+        self.statics.clear(nl);
+    }
+
+    /// SIGHUP with a changed configuration, as keepalived 2.2.7 applies it (measured): an
+    /// instance that still exists (same VRID, family and interface) carries on in its state, a
+    /// MASTER keeping its VIPs without an election or notify (new VIPs are added and announced,
+    /// dropped ones removed); an instance gone from the config stops as at shutdown (priority
+    /// 0, VIPs removed); a new one starts in BACKUP. Sync group members and VMAC instances are
+    /// restarted instead (their group and interface state is not carried over yet).
+    async fn reload(
+        mut self,
+        new: &Config,
+        nl: &Arc<Netlink>,
+        fifos: &Arc<Vec<std::fs::File>>,
+        stats: &Registry,
+    ) -> Generation {
+        let next: HashMap<InstanceKey, &VrrpInstance> =
+            new.vrrp.instances.iter().filter(|i| !i.removed).map(|i| (InstanceKey::of(i), i)).collect();
+        let resumable = |r: &Running| {
+            !r.restart_on_reload
+                && next.get(&r.key).is_some_and(|n| group::of(&new.vrrp, &n.name).is_none() && n.use_vmac.is_none())
+        };
+        let old: HashMap<InstanceKey, VrrpInstance> =
+            self.running.iter().filter(|r| resumable(r)).map(|r| (r.key.clone(), r.inst.clone())).collect();
+        let mut handovers = self.end(resumable).await;
+        for (key, h) in handovers.iter_mut() {
+            let (Some(o), Some(n)) = (old.get(key), next.get(key)) else { continue };
+            if h.state != State::Master {
+                continue;
+            }
+            // The predecessor's addresses and routes the successor does not have go now.
+            let label = format!("({})", n.name);
+            if o.vroutes != n.vroutes || o.vrules != n.vrules {
+                std::mem::take(&mut h.routing).clear(nl, &label, "Virtual");
+            }
+        }
+        let statics = if static_cfg(new) == self.static_cfg {
+            std::mem::take(&mut self.statics)
+        } else {
+            self.statics.clear(nl);
+            let s = route::Statics::from_config(&new.vrrp);
+            s.set(nl);
+            s
+        };
+        stats.clear();
+        Generation::start(new, nl, fifos, stats, statics, handovers)
+    }
 }
 
 /// Everything one instance needs at run time, derived from the config once.
@@ -188,6 +343,8 @@ struct Runner {
     file_rx: Option<UnboundedReceiver<(usize, Status)>>,
     /// Membership of a vrrp_sync_group.
     sync: Option<group::Link>,
+    /// After a reload: the predecessor's state, resumed instead of a start.
+    resume: Option<Handover>,
 }
 
 /// A tracked object: a vrrp_script, an interface or a track_file (by index).
@@ -267,6 +424,7 @@ enum Wake {
     Link(u32, bool),
     RecvError(std::io::Error),
     Stop,
+    Handover,
 }
 
 impl Runner {
@@ -414,13 +572,19 @@ impl Runner {
             vmac,
             file_rx: None,
             sync: None,
+            resume: None,
         })
     }
 
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    async fn run(mut self, mut ctl: watch::Receiver<Control>) -> Option<Handover> {
         self.apply_tracking().await;
-        let acts = self.fsm.handle(Instant::now(), Event::Start);
-        self.exec(acts).await;
+        match self.resume.take() {
+            Some(h) => self.resume_from(h).await,
+            None => {
+                let acts = self.fsm.handle(Instant::now(), Event::Start);
+                self.exec(acts).await;
+            }
+        }
         self.started();
         let mut buf = vec![0u8; 4096];
         loop {
@@ -435,7 +599,11 @@ impl Runner {
                 Some((idx, st)) = recv_opt(&mut self.file_rx) => Wake::File(idx, st),
                 Some(cmd) = group::recv(&mut self.sync) => Wake::Sync(cmd),
                 Some((idx, up)) = recv_link(&mut self.link_rx) => Wake::Link(idx, up),
-                _ = stop.changed() => Wake::Stop,
+                r = ctl.changed() => match r.map(|_| *ctl.borrow()) {
+                    Ok(Control::Handover) => Wake::Handover,
+                    Ok(Control::Run) => continue,
+                    _ => Wake::Stop,
+                },
             };
             match wake {
                 Wake::Timer => {
@@ -469,6 +637,10 @@ impl Runner {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Wake::Stop => break,
+                Wake::Handover => {
+                    let routing = std::mem::take(&mut self.routing);
+                    return Some(Handover { state: self.fsm.state(), vips: std::mem::take(&mut self.vips), routing });
+                }
             }
         }
         let acts = self.fsm.handle(Instant::now(), Event::Stop);
@@ -478,6 +650,27 @@ impl Runner {
             self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
         if rejected > 0 {
             info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+        None
+    }
+
+    /// Carries on from a predecessor's state after a reload (see [`Generation::reload`]).
+    async fn resume_from(&mut self, h: Handover) {
+        self.first_backup = false;
+        self.was_master = h.state == State::Master;
+        if h.state == State::Master {
+            for v in h.vips.iter().filter(|v| !self.vips.contains(v)) {
+                if let Err(e) = self.nl.del(v) {
+                    error!("({}) cannot remove {}/{} from {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                }
+            }
+        }
+        let acts = self.fsm.handle(Instant::now(), Event::Resume(h.state));
+        let added = self.vips.iter().any(|v| !h.vips.contains(v));
+        self.exec(acts).await;
+        // keepalived announces all addresses again when one was added.
+        if self.fsm.state() == State::Master && added {
+            self.send_garps(fsm::Garp::Master);
         }
     }
 
@@ -824,7 +1017,7 @@ fn vw_ttl() -> u8 {
     super::wire::ipv4::VRRP_TTL
 }
 
-async fn recv_opt(rx: &mut Option<UnboundedReceiver<(usize, Status)>>) -> Option<(usize, Status)> {
+async fn recv_opt<T>(rx: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
     match rx {
         Some(r) => r.recv().await,
         None => std::future::pending().await,

@@ -101,6 +101,13 @@ impl Registry {
         s
     }
 
+    /// Forgets every instance (a reload registers the new ones).
+    pub fn clear(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.clear();
+        }
+    }
+
     /// `keepalived.stats` as 2.2.7 writes it (empty without instances).
     pub fn render(&self) -> String {
         let mut out = String::new();
