@@ -339,10 +339,36 @@ fn notify_scripts_match_keepalived() {
     assert_eq!(ours, ka);
 }
 
+/// A notify FIFO in the lab's directory, opened for reading (non-blocking) before any daemon
+/// writes to it: its path and the reader for [`drain_fifo`].
+fn lab_fifo(lab: &Lab) -> (std::path::PathBuf, std::fs::File) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fifo = lab.dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    (fifo, reader)
+}
+
+/// The lines written to the FIFO so far.
+fn drain_fifo(mut reader: std::fs::File) -> Vec<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(k) = reader.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    text.lines().map(String::from).collect()
+}
+
 /// track_script: the master (150) tracks a script with weight -60; when it fails the master
 /// advertises 90 and the backup (100) takes over; when it recovers the master preempts back.
-fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration) {
+fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration, Vec<String>) {
     let lab = Lab::new(tag, net, 2);
+    let (fifo, reader) = lab_fifo(&lab);
     let label = format!("track_script: master={} backup={}", hi.name(), lo.name());
     let flag = lab.dir.join("healthy");
     std::fs::write(&flag, "").unwrap();
@@ -350,10 +376,12 @@ fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, 
     std::fs::write(&chk, format!("#!/bin/sh\n[ -e {} ]\n", flag.display())).unwrap();
     let _ = Command::new("chmod").args(["755", &chk.display().to_string()]).status();
     let top = format!(
-        "vrrp_script chk {{\n    script {}\n    interval 1\n    weight -60\n    fall 1\n    rise 1\n}}\n",
+        "global_defs {{\n    notify_fifo {}\n}}\nvrrp_script chk {{\n    script {}\n    interval 1\n    weight -60\n    \
+         fall 1\n    rise 1\n}}\n",
+        fifo.display(),
         chk.display()
     );
-    let extra = "    track_script {\n        chk\n    }\n".to_string();
+    let extra = "    notify_priority_changes\n    track_script {\n        chk\n    }\n".to_string();
     let n1 = start(&lab, 1, hi, &Conf { top, extra, ..Conf::new(2, "1", 150) });
     let n2 = start(&lab, 2, lo, &Conf::new(2, "1", 100));
     wait_for(Duration::from_secs(10), || lab.has_vip(1) && !lab.has_vip(2))
@@ -367,7 +395,8 @@ fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, 
     std::fs::write(&flag, "").unwrap();
     let up = wait_for(Duration::from_secs(8), || lab.has_vip(1) && !lab.has_vip(2))
         .unwrap_or_else(|| panic!("{label}: no preemption on recovery\n{}\n{}", n1.log(), n2.log()));
-    (label, down, up)
+    sleep(Duration::from_millis(300));
+    (label, down, up, drain_fifo(reader))
 }
 
 #[test]
@@ -376,9 +405,13 @@ fn track_script_weight_both_roles() {
     let rows =
         [track_scenario("q", 27, Impl::Ours, Impl::Keepalived), track_scenario("r", 28, Impl::Keepalived, Impl::Ours)];
     println!("== track_script weight -60 (150 -> 90 vs backup 100)");
-    for (label, down, up) in rows {
-        println!("{label:<48} fail->backup {:>8}  recover->master {:>8}", secs(down), secs(up));
+    for (label, down, up, fifo) in &rows {
+        println!("{label:<48} fail->backup {:>8}  recover->master {:>8}", secs(*down), secs(*up));
+        println!("    notify_fifo with notify_priority_changes: {fifo:?}");
     }
+    // The tracking node's FIFO (priority changes included), ours as keepalived's.
+    assert!(rows[1].3.iter().any(|l| l == "INSTANCE \"VI_1\" MASTER_PRIORITY 90"), "{:?}", rows[1].3);
+    assert_eq!(rows[0].3, rows[1].3);
 }
 
 #[test]
@@ -478,15 +511,10 @@ fn garp_bursts_match_keepalived() {
 /// later), seen from node 3; and what node 1 wrote to its notify FIFO and how its
 /// notify_master_rx_lower_pri script was called (one "args:N" line per call).
 fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> (Vec<Duration>, Vec<String>, Vec<String>) {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     const WINDOW: Duration = Duration::from_millis(7500);
     let lab = Lab::new(tag, net, 3);
     let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
-    let fifo = lab.dir.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let mut reader =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let (fifo, reader) = lab_fifo(&lab);
     let (script, calls) = (lab.dir.join("lower.sh"), lab.dir.join("calls"));
     std::fs::write(&script, format!("#!/bin/sh\necho \"args:$#\" >> {}\n", calls.display())).unwrap();
     let _ = Command::new("chmod").args(["755", &script.display().to_string()]).status();
@@ -517,15 +545,7 @@ fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> (Vec<Duration>, Vec<Stri
     assert!(lab.has_vip(1), "node 1 lost the VIP\n{}", n1.log());
     assert!(n1.log().contains("forcing new election"), "{}", n1.log());
     drop(n1);
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(k) = reader.read(&mut buf) {
-        if k == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..k]));
-    }
-    let fifo_lines = text.lines().filter(|l| l.contains("LOWER")).map(String::from).collect();
+    let fifo_lines = drain_fifo(reader).into_iter().filter(|l| l.contains("LOWER")).collect();
     let calls = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();
     (seen, fifo_lines, calls)
 }
@@ -612,27 +632,14 @@ fn auth_mismatch_rejected_and_logged_once() {
 
 /// notify_fifo: the lines written (BACKUP, MASTER, STOP) compared with keepalived's.
 fn fifo_lines(tag: &str, net: u8, which: Impl) -> Vec<String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let lab = Lab::new(tag, net, 1);
-    let fifo = lab.dir.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let mut reader =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let (fifo, reader) = lab_fifo(&lab);
     let top = format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display());
     let mut n = start(&lab, 1, which, &Conf { top, ..Conf::new(3, "0.1", 100) });
     wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
     n.term();
     let _ = n.child.wait();
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(k) = reader.read(&mut buf) {
-        if k == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..k]));
-    }
-    text.lines().map(String::from).collect()
+    drain_fifo(reader)
 }
 
 #[test]

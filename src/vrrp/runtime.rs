@@ -322,6 +322,8 @@ struct Runner {
     counters: Arc<Stats>,
     /// MASTER was the last state notified (for "Released master").
     was_master: bool,
+    /// `notify_priority_changes`: effective priority changes go to the FIFOs too.
+    notify_priority_changes: bool,
     notify: NotifyScripts,
     nopreempt: bool,
     preempt_delay: bool,
@@ -560,6 +562,9 @@ impl Runner {
             stats: RxStats::default(),
             counters: Arc::default(),
             was_master: false,
+            notify_priority_changes: inst
+                .notify_priority_changes
+                .unwrap_or_else(|| global_flag(g, "vrrp_notify_priority_changes")),
             notify: NotifyScripts::from_config(&inst.notify),
             first_backup: true,
             base_priority: inst.priority,
@@ -696,6 +701,16 @@ impl Runner {
             info!("({}) Changing effective priority from {} to {prio}", self.name, self.fsm.priority());
             let acts = self.fsm.handle(now, Event::Priority(prio));
             self.exec(acts).await;
+            // 2.2.7: `INSTANCE "VI_1" MASTER_PRIORITY 130` (not before the first state).
+            let state = match self.fsm.state() {
+                State::Master => Some("MASTER"),
+                State::Backup => Some("BACKUP"),
+                State::Fault => Some("FAULT"),
+                State::Init | State::Stopped => None,
+            };
+            if let Some(word) = state.filter(|_| self.notify_priority_changes) {
+                self.write_fifos(&format!("{word}_PRIORITY"));
+            }
         }
         if fault != self.faulted {
             self.faulted = fault;
@@ -956,6 +971,13 @@ impl Runner {
             crate::exec::spawn(&sc, &["INSTANCE", &self.name, word, &prio]);
         }
     }
+}
+
+/// A global_defs switch kept in `other` (a bare keyword or a true boolean word).
+fn global_flag(g: &GlobalDefs, key: &str) -> bool {
+    g.other.iter().any(|(k, args, _)| {
+        k == key && args.first().is_none_or(|w| crate::config::tree::parse_bool(w).unwrap_or(false))
+    })
 }
 
 /// Creates the instance's VMAC (`use_vmac [NAME] [MAC]`) on `base`.
