@@ -631,26 +631,37 @@ fn auth_mismatch_rejected_and_logged_once() {
 }
 
 /// notify_fifo: the lines written (BACKUP, MASTER, STOP) compared with keepalived's.
-fn fifo_lines(tag: &str, net: u8, which: Impl) -> Vec<String> {
+/// Also returns eth0's promote_secondaries (the instance sets it) before, while and after the
+/// daemon runs.
+fn fifo_lines(tag: &str, net: u8, which: Impl) -> (Vec<String>, [String; 3]) {
     let lab = Lab::new(tag, net, 1);
     let (fifo, reader) = lab_fifo(&lab);
+    let promote = || {
+        let path = "/proc/sys/net/ipv4/conf/eth0/promote_secondaries";
+        netns::out(&["ip", "netns", "exec", &lab.ns(1), "cat", path]).trim().to_string()
+    };
+    let before = promote();
     let top = format!("global_defs {{\n    notify_fifo {}\n}}\n", fifo.display());
-    let mut n = start(&lab, 1, which, &Conf { top, ..Conf::new(3, "0.1", 100) });
+    let extra = "    promote_secondaries\n".to_string();
+    let mut n = start(&lab, 1, which, &Conf { top, extra, ..Conf::new(3, "0.1", 100) });
     wait_for(Duration::from_secs(5), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n.log()));
+    let during = promote();
     n.term();
     let _ = n.child.wait();
-    drain_fifo(reader)
+    (drain_fifo(reader), [before, during, promote()])
 }
 
 #[test]
 fn notify_fifo_matches_keepalived() {
     skip_unless_lab!("vrrp_netns");
-    let ka = fifo_lines("z", 36, Impl::Keepalived);
-    let ours = fifo_lines("A", 37, Impl::Ours);
-    println!("keepalived fifo: {ka:?}");
-    println!("our fifo:        {ours:?}");
+    let (ka, ka_promote) = fifo_lines("z", 36, Impl::Keepalived);
+    let (ours, our_promote) = fifo_lines("A", 37, Impl::Ours);
+    println!("keepalived fifo: {ka:?}, promote_secondaries before/while/after {ka_promote:?}");
+    println!("our fifo:        {ours:?}, promote_secondaries before/while/after {our_promote:?}");
     assert!(ka.iter().any(|l| l == "INSTANCE \"VI_1\" MASTER 100"), "{ka:?}");
     assert_eq!(ours, ka);
+    assert_eq!(ka_promote, ["0", "1", "0"]);
+    assert_eq!(our_promote, ka_promote);
 }
 
 /// Equal priorities: one master, kept (a BACKUP accepts an equal-priority advert whatever the

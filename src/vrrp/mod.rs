@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod socket;
 pub mod stats;
 pub mod sync;
+pub mod sysctl;
 pub mod track;
 pub mod trackfile;
 pub mod validate;

@@ -347,6 +347,8 @@ struct Runner {
     sync: Option<group::Link>,
     /// After a reload: the predecessor's state, resumed instead of a start.
     resume: Option<Handover>,
+    /// `promote_secondaries` on the interface while the instance runs.
+    _promote: Option<super::sysctl::PromoteSecondaries>,
 }
 
 /// A tracked object: a vrrp_script, an interface or a track_file (by index).
@@ -578,6 +580,7 @@ impl Runner {
             file_rx: None,
             sync: None,
             resume: None,
+            _promote: inst.promote_secondaries.then(|| super::sysctl::PromoteSecondaries::hold(&ifname)),
         })
     }
 
