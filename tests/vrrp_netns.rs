@@ -339,36 +339,11 @@ fn notify_scripts_match_keepalived() {
     assert_eq!(ours, ka);
 }
 
-/// A notify FIFO in the lab's directory, opened for reading (non-blocking) before any daemon
-/// writes to it: its path and the reader for [`drain_fifo`].
-fn lab_fifo(lab: &Lab) -> (std::path::PathBuf, std::fs::File) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let fifo = lab.dir.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let reader =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
-    (fifo, reader)
-}
-
-/// The lines written to the FIFO so far.
-fn drain_fifo(mut reader: std::fs::File) -> Vec<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(k) = reader.read(&mut buf) {
-        if k == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..k]));
-    }
-    text.lines().map(String::from).collect()
-}
-
 /// track_script: the master (150) tracks a script with weight -60; when it fails the master
 /// advertises 90 and the backup (100) takes over; when it recovers the master preempts back.
 fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Duration, Vec<String>) {
     let lab = Lab::new(tag, net, 2);
-    let (fifo, reader) = lab_fifo(&lab);
+    let (fifo, reader) = netns::fifo(&lab);
     let label = format!("track_script: master={} backup={}", hi.name(), lo.name());
     let flag = lab.dir.join("healthy");
     std::fs::write(&flag, "").unwrap();
@@ -396,7 +371,7 @@ fn track_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, 
     let up = wait_for(Duration::from_secs(8), || lab.has_vip(1) && !lab.has_vip(2))
         .unwrap_or_else(|| panic!("{label}: no preemption on recovery\n{}\n{}", n1.log(), n2.log()));
     sleep(Duration::from_millis(300));
-    (label, down, up, drain_fifo(reader))
+    (label, down, up, netns::drain_fifo(reader))
 }
 
 #[test]
@@ -424,7 +399,6 @@ fn ipv6_v3_100ms_both_roles() {
     print_table("VRRPv3 IPv6 advert_int 0.1 (unsolicited NA)", &rows);
 }
 
-/// Captures, from inside namespace `ns`, the arrival times of gratuitous ARPs for `vip`.
 /// The times of the gratuitous ARPs for `vip` seen in namespace `ns` during `dur` (only those
 /// sent from MAC `from`, if given).
 fn sniff_garps(
@@ -433,26 +407,10 @@ fn sniff_garps(
     from: Option<[u8; 6]>,
     dur: Duration,
 ) -> std::thread::JoinHandle<Vec<Duration>> {
-    let path = format!("/run/netns/{ns}");
+    let ns = ns.to_string();
     std::thread::spawn(move || {
-        use std::os::fd::AsRawFd;
-        let f = std::fs::File::open(&path).unwrap();
-        // SAFETY: setns on this thread only, with a valid namespace fd.
-        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns {path}");
-        // SAFETY: plain socket(2); closed below.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(0x0806u16.to_be())) };
-        assert!(fd >= 0);
-        let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
-        // SAFETY: valid option buffer of the size passed.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
+        netns::enter(&ns);
+        let fd = netns::packet_socket(0x0806);
         let t0 = Instant::now();
         let mut seen = Vec::new();
         let mut buf = [0u8; 256];
@@ -514,7 +472,7 @@ fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> (Vec<Duration>, Vec<Stri
     const WINDOW: Duration = Duration::from_millis(7500);
     let lab = Lab::new(tag, net, 3);
     let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
-    let (fifo, reader) = lab_fifo(&lab);
+    let (fifo, reader) = netns::fifo(&lab);
     let (script, calls) = (lab.dir.join("lower.sh"), lab.dir.join("calls"));
     std::fs::write(&script, format!("#!/bin/sh\necho \"args:$#\" >> {}\n", calls.display())).unwrap();
     let _ = Command::new("chmod").args(["755", &script.display().to_string()]).status();
@@ -545,7 +503,7 @@ fn lower_prio_garps(tag: &str, net: u8, which: Impl) -> (Vec<Duration>, Vec<Stri
     assert!(lab.has_vip(1), "node 1 lost the VIP\n{}", n1.log());
     assert!(n1.log().contains("forcing new election"), "{}", n1.log());
     drop(n1);
-    let fifo_lines = drain_fifo(reader).into_iter().filter(|l| l.contains("LOWER")).collect();
+    let fifo_lines = netns::drain_fifo(reader).into_iter().filter(|l| l.contains("LOWER")).collect();
     let calls = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();
     (seen, fifo_lines, calls)
 }
@@ -635,7 +593,7 @@ fn auth_mismatch_rejected_and_logged_once() {
 /// daemon runs.
 fn fifo_lines(tag: &str, net: u8, which: Impl) -> (Vec<String>, [String; 3]) {
     let lab = Lab::new(tag, net, 1);
-    let (fifo, reader) = lab_fifo(&lab);
+    let (fifo, reader) = netns::fifo(&lab);
     let promote = || {
         let path = "/proc/sys/net/ipv4/conf/eth0/promote_secondaries";
         netns::out(&["ip", "netns", "exec", &lab.ns(1), "cat", path]).trim().to_string()
@@ -648,7 +606,7 @@ fn fifo_lines(tag: &str, net: u8, which: Impl) -> (Vec<String>, [String; 3]) {
     let during = promote();
     n.term();
     let _ = n.child.wait();
-    (drain_fifo(reader), [before, during, promote()])
+    (netns::drain_fifo(reader), [before, during, promote()])
 }
 
 #[test]

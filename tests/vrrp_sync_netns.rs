@@ -187,13 +187,8 @@ fn sync_group_moves_together_both_roles() {
 /// notify calls (group and instance scripts) must be those of keepalived. With
 /// `start_faulted`, eth1 is down at start and comes up 1.5 s later (FAULT, BACKUP, MASTER).
 fn group_notifies(tag: &str, net: u8, which: Impl, start_faulted: bool) -> (Vec<String>, Vec<String>) {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
     let lab = Lab::new(tag, net, 1, true);
-    let fifo = lab.dir.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let mut reader =
-        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    let (fifo, reader) = netns::fifo(&lab);
     let script = lab.dir.join("n.sh");
     let calls = lab.dir.join("calls");
     std::fs::write(&script, format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display())).unwrap();
@@ -218,15 +213,7 @@ fn group_notifies(tag: &str, net: u8, which: Impl, start_faulted: bool) -> (Vec<
     sleep(Duration::from_millis(300));
     n.term();
     let _ = n.child.wait();
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(k) = reader.read(&mut buf) {
-        if k == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..k]));
-    }
-    let fifo_lines: Vec<String> = text.lines().map(String::from).collect();
+    let fifo_lines = netns::drain_fifo(reader);
     let mut got = Vec::new();
     wait_for(Duration::from_secs(3), || {
         got = std::fs::read_to_string(&calls).unwrap_or_default().lines().map(String::from).collect();

@@ -12,7 +12,6 @@
 //! (unless KARD_REQUIRE_ORACLE=1).
 
 use std::ops::Deref;
-use std::os::fd::AsRawFd;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -81,43 +80,11 @@ fn start(lab: &Lab, i: usize, which: Impl, priority: u8, extra: &str) -> Node {
     Node::start(lab, i, which, &config(lab, i, priority, extra))
 }
 
-/// Runs `f` on a thread inside namespace `ns`.
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        // SAFETY: setns on this thread only, with a valid namespace fd.
-        assert_eq!(unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns {path}");
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-/// An AF_PACKET socket for all protocols on eth0 with a 50 ms receive timeout.
-fn packet_socket() -> i32 {
-    // SAFETY: plain socket(2); the caller closes it.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(0x0003u16.to_be())) };
-    assert!(fd >= 0);
-    let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
-    // SAFETY: valid option buffer of the size passed.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    fd
-}
-
 /// From namespace `ns` (address `me`, MAC `my_mac`), sends one ARP request for `vip` and
 /// returns the sender MACs of the replies seen within 500 ms.
 fn arp_probe(ns: &str, me: std::net::Ipv4Addr, my_mac: [u8; 6], vip: std::net::Ipv4Addr) -> Vec<[u8; 6]> {
-    in_ns(ns, move || {
-        let fd = packet_socket();
+    netns::in_ns(ns, move || {
+        let fd = netns::packet_socket(0x0003);
         let c = std::ffi::CString::new("eth0").unwrap();
         // SAFETY: valid NUL-terminated name.
         let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
@@ -169,8 +136,8 @@ fn arp_probe(ns: &str, me: std::net::Ipv4Addr, my_mac: [u8; 6], vip: std::net::I
 
 /// Source MACs of the VRRP (IPv4 protocol 112) frames namespace `ns` sees within `dur`.
 fn advert_sources(ns: &str, dur: Duration) -> Vec<[u8; 6]> {
-    in_ns(ns, move || {
-        let fd = packet_socket();
+    netns::in_ns(ns, move || {
+        let fd = netns::packet_socket(0x0003);
         let t0 = Instant::now();
         let mut seen = Vec::new();
         let mut buf = [0u8; 256];
@@ -332,7 +299,7 @@ fn vmac_v6_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> Duration {
     let target = vip.clone();
     let resolved = || {
         let t = target.clone();
-        in_ns(&lab.ns(3), move || {
+        netns::in_ns(&lab.ns(3), move || {
             let s = std::net::UdpSocket::bind("[::]:0").unwrap();
             let _ = s.send_to(b"x", (t.parse::<std::net::Ipv6Addr>().unwrap(), 9));
         });

@@ -228,3 +228,68 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Durat
 pub fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
+
+/// Enters namespace `ns` on the calling thread (a thread of the caller's own).
+pub fn enter(ns: &str) {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).unwrap();
+    // SAFETY: setns on this thread only, with a valid namespace fd.
+    assert_eq!(unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) }, 0, "setns {path}");
+}
+
+/// Runs `f` on a thread inside namespace `ns`.
+pub fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        enter(&ns);
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// An AF_PACKET socket for `ethertype` (0x0003: all) with a 50 ms receive timeout; the caller
+/// closes it.
+pub fn packet_socket(ethertype: u16) -> i32 {
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(ethertype.to_be())) };
+    assert!(fd >= 0);
+    let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
+    // SAFETY: valid option buffer of the size passed.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    fd
+}
+
+/// A notify FIFO in the lab's directory, opened for reading (non-blocking) before any daemon
+/// writes to it: its path and the reader for [`drain_fifo`].
+pub fn fifo(lab: &Lab) -> (PathBuf, std::fs::File) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fifo = lab.dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).expect("open fifo reader");
+    (fifo, reader)
+}
+
+/// The lines written to the FIFO so far.
+pub fn drain_fifo(mut reader: std::fs::File) -> Vec<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(k) = reader.read(&mut buf) {
+        if k == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&buf[..k]));
+    }
+    text.lines().map(String::from).collect()
+}
