@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CONF=${1:-examples/seed-master.conf}
 shift || true
+# Built (or brought up to date) unless a binary is given.
+if [ -z "${KEEPALIVED_BIN:-}" ]; then cargo build --release --bin keepalived; fi
 BIN=${KEEPALIVED_BIN:-target/release/keepalived}
-[ -x "$BIN" ] || cargo build --release --bin keepalived
 NS=kard-demo-$$
 HOSTIF=kd$$
 cleanup() { ip netns del "$NS" 2>/dev/null || true; ip link del "$HOSTIF" 2>/dev/null || true; rm -rf "$RUN"; }
