@@ -1,5 +1,6 @@
 //! HTTP_GET: one url per check (keepalived 2.2.7 walks the urls one per `delay_loop` tick),
-//! success = an accepted status code and, when configured, the MD5 digest of the body.
+//! success = an accepted status code and, when configured, the MD5 digest of the body and a
+//! `regex` found in it (or not, with `regex_no_match`).
 //!
 //! The probe is generic over its [`Transport`]: plain TCP here, TLS for SSL_GET (`ssl`). The
 //! exchange itself ([`exchange`]) only needs an `AsyncRead + AsyncWrite` stream, so both
@@ -21,6 +22,67 @@ use crate::config::checker::{Checker, HttpCheck, HttpProtocol, Url};
 
 /// Headers larger than this are a failed check (keepalived reads into a fixed buffer too).
 const MAX_HEADER: usize = 64 * 1024;
+
+/// How much of a body is kept for a `regex` search (the digest covers all of it).
+const MAX_REGEX_BODY: usize = 1024 * 1024;
+
+/// A url's `regex`, compiled once: where in the body it is searched and what a match means.
+#[derive(Debug, Clone)]
+pub struct BodyRegex {
+    re: regex::bytes::Regex,
+    /// `regex_no_match`: a match fails the check.
+    no_match: bool,
+    /// `regex_min_offset`: the search starts here.
+    min: usize,
+    /// `regex_max_offset`: a match must start at or before here.
+    max: Option<usize>,
+}
+
+impl BodyRegex {
+    /// The url's regex; None without one or when it does not compile (logged: the url is
+    /// then checked without it).
+    pub fn of(url: &Url) -> Option<BodyRegex> {
+        let pattern = url.regex.as_deref()?;
+        // pcre2 options with an inline-flag equivalent; the rest tune pcre2 itself.
+        let mut flags = String::new();
+        for o in &url.regex_options {
+            match o.as_str() {
+                "caseless" => flags.push('i'),
+                "multiline" => flags.push('m'),
+                "dotall" => flags.push('s'),
+                "extended" => flags.push('x'),
+                "ungreedy" => flags.push('U'),
+                _ => {}
+            }
+        }
+        // pcre2 matches bytes unless told `utf`: so does (?-u).
+        if !url.regex_options.iter().any(|o| o == "utf" || o == "ucp") {
+            flags.push_str("-u");
+        }
+        let full = format!("(?{flags}){pattern}");
+        match regex::bytes::Regex::new(&full) {
+            Ok(re) => Some(BodyRegex {
+                re,
+                no_match: url.regex_no_match,
+                min: url.regex_min_offset.map_or(0, |v| usize::try_from(v).unwrap_or(usize::MAX)),
+                max: url.regex_max_offset.map(|v| usize::try_from(v).unwrap_or(usize::MAX)),
+            }),
+            Err(e) => {
+                log::warn!("HTTP_GET url {}: regex '{pattern}' does not compile ({e}) - ignoring it", url.path);
+                None
+            }
+        }
+    }
+
+    /// Whether `body` passes.
+    fn passes(&self, body: &[u8]) -> bool {
+        let found = body
+            .get(self.min..)
+            .and_then(|b| self.re.find(b))
+            .is_some_and(|m| self.max.is_none_or(|max| self.min + m.start() <= max));
+        found != self.no_match
+    }
+}
 
 /// How a web checker reaches the server: the stream the HTTP exchange runs over.
 pub trait Transport: Send + Sync + 'static {
@@ -50,6 +112,8 @@ pub struct HttpProbe<T: Transport = Plain> {
     conn: Conn,
     transport: T,
     urls: Vec<Url>,
+    /// Each url's compiled `regex`.
+    regexes: Vec<Option<BodyRegex>>,
     protocol: HttpProtocol,
     fast_recovery: bool,
     next: usize,
@@ -75,6 +139,8 @@ pub enum HttpError {
     EmptyBody,
     Status(u16),
     Digest(String),
+    /// The body did not match the url's `regex` (or matched it, with `regex_no_match`).
+    Regex,
 }
 
 impl HttpError {
@@ -97,6 +163,8 @@ impl HttpError {
             HttpError::EmptyBody | HttpError::BadResponse => "Read, no data received from ",
             HttpError::Status(_) => "HTTP status code error to",
             HttpError::Digest(_) => "MD5 digest error to",
+            // Not measured on 2.2.7 (its checker needs IPVS, so only in the VM): our wording.
+            HttpError::Regex => "Regex match failed for",
         }
     }
 }
@@ -115,6 +183,7 @@ impl std::fmt::Display for HttpError {
             HttpError::EmptyBody => f.write_str("empty response"),
             HttpError::Status(c) => write!(f, "HTTP status code error - code {c}"),
             HttpError::Digest(d) => write!(f, "MD5 digest error - digest {d}"),
+            HttpError::Regex => f.write_str("regex match failed"),
         }
     }
 }
@@ -131,6 +200,7 @@ impl<T: Transport> HttpProbe<T> {
         HttpProbe {
             conn: Conn::of(c),
             transport,
+            regexes: urls.iter().map(BodyRegex::of).collect(),
             urls,
             protocol: h.http_protocol,
             fast_recovery: h.fast_recovery,
@@ -141,19 +211,26 @@ impl<T: Transport> HttpProbe<T> {
         }
     }
 
-    async fn get(&self, url: &Url) -> Result<(), HttpError> {
+    async fn get(&self, url: &Url, re: Option<&BodyRegex>) -> Result<(), HttpError> {
         let req = request(url, self.protocol, self.conn.dest);
         let mut s = self.transport.open(&self.conn, url).await?;
         // TLS: keepalived reads until the TLS layer reports anything but "more data", and judges
         // what it got; a peer closing without close_notify is the usual end of a response.
-        exchange(&mut s, req.as_bytes(), url, self.conn.timeout, T::TLS).await
+        exchange(&mut s, req.as_bytes(), url, re, self.conn.timeout, T::TLS).await
     }
 }
 
 /// One GET over `s`: send `req`, read the response and judge it against `url`. keepalived applies
 /// `connect_timeout` (`t`) to each step (write, every read). With `error_is_eof` a read error
 /// ends the response instead of failing the check (SSL_GET).
-pub async fn exchange<S>(s: &mut S, req: &[u8], url: &Url, t: Duration, error_is_eof: bool) -> Result<(), HttpError>
+pub async fn exchange<S>(
+    s: &mut S,
+    req: &[u8],
+    url: &Url,
+    re: Option<&BodyRegex>,
+    t: Duration,
+    error_is_eof: bool,
+) -> Result<(), HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -186,13 +263,22 @@ where
     let first = buf.get(body_start..).unwrap_or_default();
     md5.update(first);
     got += first.len() as u64;
+    // The body itself only for a regex, and only up to a bound.
+    let mut body: Vec<u8> = if re.is_some() { first.to_vec() } else { Vec::new() };
+    let keep = |body: &mut Vec<u8>, data: &[u8]| {
+        if re.is_some() && body.len() < MAX_REGEX_BODY {
+            body.extend_from_slice(data.get(..(MAX_REGEX_BODY - body.len()).min(data.len())).unwrap_or_default());
+        }
+    };
     // Read to EOF (1.0 servers close), or stop at Content-Length (1.1 keep-alive servers).
     while content_length.is_none_or(|l| got < l) {
         let n = read(s, &mut chunk).await?;
         if n == 0 {
             break;
         }
-        md5.update(chunk.get(..n).unwrap_or_default());
+        let data = chunk.get(..n).unwrap_or_default();
+        md5.update(data);
+        keep(&mut body, data);
         got += n as u64;
     }
     if !status_ok(&url.status_codes, status) {
@@ -203,6 +289,9 @@ where
         if d != want {
             return Err(HttpError::Digest(hex(&d)));
         }
+    }
+    if re.is_some_and(|r| !r.passes(&body)) {
+        return Err(HttpError::Regex);
     }
     Ok(())
 }
@@ -256,7 +345,8 @@ impl<T: Transport> Probe for HttpProbe<T> {
         Box::pin(async move {
             let i = self.next % self.urls.len().max(1);
             let Some(url) = self.urls.get(i) else { return false };
-            match self.get(url).await {
+            let re = self.regexes.get(i).and_then(Option::as_ref);
+            match self.get(url, re).await {
                 Ok(()) => {
                     log::debug!("HTTP status code success to {} url({}).", self.label, i + 1);
                     // The next tick checks the next url; a failed url is retried itself.
@@ -378,7 +468,8 @@ mod tests {
 
     async fn run(steps: Vec<Step>, want: &Url, error_is_eof: bool) -> Result<(), HttpError> {
         let mut s = Scripted { reads: steps.into(), write_fails: false };
-        exchange(&mut s, b"GET / HTTP/1.0\r\n\r\n", want, Duration::from_secs(5), error_is_eof).await
+        let re = BodyRegex::of(want);
+        exchange(&mut s, b"GET / HTTP/1.0\r\n\r\n", want, re.as_ref(), Duration::from_secs(5), error_is_eof).await
     }
 
     fn digest_url(d: Option<[u8; 16]>) -> Url {
@@ -410,8 +501,56 @@ mod tests {
         );
         assert!(matches!(run(vec![Fail], &u, true).await, Err(HttpError::EmptyBody)));
         let mut w = Scripted { reads: Default::default(), write_fails: true };
-        let r = exchange(&mut w, b"GET", &u, Duration::from_secs(1), false).await;
+        let r = exchange(&mut w, b"GET", &u, None, Duration::from_secs(1), false).await;
         assert!(matches!(r, Err(HttpError::Write(_))));
+    }
+
+    fn regex_url(re: &str, opts: &[&str], no_match: bool, min: Option<u64>, max: Option<u64>) -> Url {
+        Url {
+            path: "/".into(),
+            status_codes: vec![(200, 299)],
+            regex: Some(re.into()),
+            regex_options: opts.iter().map(|o| o.to_string()).collect(),
+            regex_no_match: no_match,
+            regex_min_offset: min,
+            regex_max_offset: max,
+            ..Url::default()
+        }
+    }
+
+    /// `regex`: found in the body passes, absent fails; `regex_no_match` flips it; the offsets
+    /// bound where the match may start; pcre2's caseless option; a bad pattern is ignored.
+    #[test]
+    fn body_regex_rules() {
+        let passes = |u: &Url, body: &str| BodyRegex::of(u).unwrap().passes(body.as_bytes());
+        assert!(passes(&regex_url("st.tus: ok", &[], false, None, None), "<p>status: ok</p>"));
+        assert!(!passes(&regex_url("status: ok", &[], false, None, None), "status: down"));
+        assert!(!passes(&regex_url("status: ok", &[], true, None, None), "status: ok"));
+        assert!(passes(&regex_url("status: ok", &[], true, None, None), "status: down"));
+        assert!(!passes(&regex_url("OK", &[], false, None, None), "ok"));
+        assert!(passes(&regex_url("OK", &["caseless"], false, None, None), "ok"));
+        // "ok" at offset 6: min 7 skips it, max 5 is before it.
+        assert!(passes(&regex_url("ok", &[], false, Some(6), None), "......ok"));
+        assert!(!passes(&regex_url("ok", &[], false, Some(7), None), "......ok"));
+        assert!(!passes(&regex_url("ok", &[], false, None, Some(5)), "......ok"));
+        assert!(passes(&regex_url("ok", &[], false, Some(2), Some(6)), "......ok"));
+        // Bytes, not UTF-8, as pcre2 without `utf`.
+        assert!(BodyRegex::of(&regex_url("\\xff", &[], false, None, None)).unwrap().passes(b"a\xffb"));
+        assert!(BodyRegex::of(&regex_url("(unclosed", &[], false, None, None)).is_none());
+        assert!(BodyRegex::of(&Url::default()).is_none());
+    }
+
+    #[tokio::test]
+    async fn exchange_applies_the_regex() {
+        let ok = regex_url("healthy", &[], false, None, None);
+        let body = |b: &'static [u8]| vec![Step::Data(b)];
+        assert!(run(body(b"HTTP/1.0 200 OK\r\n\r\nall healthy"), &ok, false).await.is_ok());
+        assert!(matches!(run(body(b"HTTP/1.0 200 OK\r\n\r\nbroken"), &ok, false).await, Err(HttpError::Regex)));
+        // The status is judged first.
+        assert!(matches!(
+            run(body(b"HTTP/1.0 500 Oops\r\n\r\nhealthy"), &ok, false).await,
+            Err(HttpError::Status(500))
+        ));
     }
 
     #[test]

@@ -644,9 +644,8 @@ fn parse_url(n: &Node, ctx: &mut Ctx<'_>) -> Option<Url> {
                 Some(v) => u.virtualhost = Some(v.to_string()),
                 None => ctx.error(c.pos(), "Missing HTTP_GET virtualhost name"),
             },
-            // 2.2.7 does not check these values at config time (a bad pattern is no -t error).
-            // Debian's build has REGEX (`keepalived -v`), so the checker applies the pattern;
-            // ours does not yet (see README: checkers not yet).
+            // 2.2.7 does not check these values at config time (a bad pattern is no -t error);
+            // the checker compiles and applies them (check::http::BodyRegex).
             "regex" => u.regex = c.arg_str(1).map(str::to_string),
             "regex_no_match" => u.regex_no_match = true,
             "regex_options" => u.regex_options = c.args().iter().map(|t| t.text.to_string()).collect(),
