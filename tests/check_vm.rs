@@ -3,7 +3,9 @@
 //! time until IPVS drops it (or sets weight 0 with inhibit_on_failure) and takes it back must be
 //! within one delay_before_retry of keepalived's. In the same boot, tests/vm/check-dynamic.sh
 //! runs a misc_dynamic / notify / quorum / omega sequence on both and compares the IPVS table
-//! after each step, the notify scripts' marker lines and the health log lines. Prints
+//! after each step, the notify scripts' marker lines and the health log lines; and
+//! tests/vm/check-regex.sh checks HTTP_GET url regexes (found, absent, regex_no_match,
+//! caseless) on both. Prints
 //! "SKIPPED: ..." where no VM can run (or with KARD_SKIP_VM=1).
 
 use std::path::Path;
@@ -42,6 +44,14 @@ fn checker_director_matches_keepalived_in_vm() {
             // tests/vm/check-dynamic.sh: tables per step, notify scripts and log lines.
             let equal = stdout.lines().filter(|l| l.contains("DYNAMIC ") && l.contains(": equal")).count();
             assert_eq!(equal, 3, "misc_dynamic run equal to keepalived's");
+            // tests/vm/check-regex.sh: "REGEX <impl> <case> present|absent".
+            let regex = |who: &str| -> Vec<String> {
+                let lines = stdout.lines().filter_map(|l| l.split_once("REGEX ").map(|(_, r)| r));
+                lines.filter_map(|r| r.strip_prefix(who)).map(|r| r.trim().to_string()).collect()
+            };
+            let want = ["found present", "absent absent", "no_match present", "caseless present"];
+            assert_eq!(regex("keepalived"), want, "keepalived 2.2.7's regex outcomes");
+            assert_eq!(regex("ours"), want, "our regex outcomes");
             println!("checker VM test passed in {:.1} s", t0.elapsed().as_secs_f64());
         }
         other => panic!("checker VM test failed: exit {other:?} after {:.1} s", t0.elapsed().as_secs_f64()),

@@ -172,4 +172,6 @@ for inhibit in 0 1; do
 done
 # misc_dynamic weights and notify/quorum scripts, in the same boot.
 "$(dirname "$0")/check-dynamic.sh" "$OURS" "$REF" || rc=1
+# HTTP_GET url regex, in the same boot.
+"$(dirname "$0")/check-regex.sh" "$OURS" "$REF" || rc=1
 exit $rc
