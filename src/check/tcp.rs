@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use log::info;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::engine::{Probe, ProbeFuture, log_failed};
@@ -34,7 +36,38 @@ impl Conn {
         }
     }
 
+    /// TCP_CHECK's whole check: does a connection get established within the timeout? The
+    /// least the kernel can be asked for it: socket, connect, one readiness wait, close (plus
+    /// the reactor's add/remove). The connect result is read from the readiness itself (an
+    /// error or hang-up means failure), so no SO_ERROR read; the socket is closed at once,
+    /// without shutdown, as keepalived does.
+    pub async fn established(&self) -> io::Result<()> {
+        let sock = self.socket2()?;
+        match sock.connect(&self.dest.into()) {
+            // Loopback can complete at once.
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        // SAFETY: the AsyncFd owns the socket, so its fd stays open and the same until dropped.
+        let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE) }.map_err(|e| e.into_parts().1)?;
+        let ready = match tokio::time::timeout(self.timeout, fd.writable()).await {
+            Ok(r) => r?.ready(),
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
+        };
+        if ready.is_write_closed() {
+            // Refused, reset or unreachable: the error is the socket's (one read, failures only).
+            let err = fd.get_ref().take_error()?;
+            return Err(err.unwrap_or_else(|| io::Error::from(io::ErrorKind::ConnectionRefused)));
+        }
+        Ok(())
+    }
+
     fn socket(&self) -> io::Result<TcpSocket> {
+        Ok(TcpSocket::from_std_stream(std::net::TcpStream::from(self.socket2()?)))
+    }
+
+    fn socket2(&self) -> io::Result<Socket> {
         let domain = if self.dest.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
         let s = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
         if let Some(ifname) = &self.opts.bind_if {
@@ -54,7 +87,7 @@ impl Conn {
             }
             s.bind(&SocketAddr::new(ip, self.opts.bind_port.unwrap_or(0)).into())?;
         }
-        Ok(TcpSocket::from_std_stream(std::net::TcpStream::from(s)))
+        Ok(s)
     }
 }
 
@@ -73,12 +106,8 @@ impl TcpProbe {
 impl Probe for TcpProbe {
     fn check(&mut self) -> ProbeFuture<'_> {
         Box::pin(async move {
-            match self.conn.connect().await {
-                Ok(s) => {
-                    // keepalived closes at once; a plain close is what it sends.
-                    drop(s);
-                    true
-                }
+            match self.conn.established().await {
+                Ok(()) => true,
                 Err(e) => {
                     log::debug!("TCP connection to {} failed: {e}", self.label);
                     false
@@ -97,5 +126,52 @@ impl Probe for TcpProbe {
 
     fn log_failure(&self) {
         info!("TCP_CHECK on service {} failed.", self.label);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn(dest: SocketAddr, timeout_ms: u64) -> Conn {
+        Conn { dest, opts: ConnOpts::default(), timeout: Duration::from_millis(timeout_ms) }
+    }
+
+    #[tokio::test]
+    async fn established_to_a_listener_and_refused_without_one() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        assert!(conn(addr, 2000).established().await.is_ok());
+        drop(l);
+        let e = conn(addr, 2000).established().await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+    }
+
+    /// A listener whose accept queue is full drops SYNs: the connect hangs until the timeout.
+    #[tokio::test]
+    async fn a_hanging_connect_times_out() {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+        s.listen(0).unwrap();
+        let addr = s.local_addr().unwrap().as_socket().unwrap();
+        // Fill the queue (never accepted): the kernel keeps backlog + 1 connections.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(Socket::new(Domain::IPV4, Type::STREAM.nonblocking(), None).unwrap());
+            let _ = held.last().unwrap().connect(&addr.into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t0 = std::time::Instant::now();
+        let e = conn(addr, 300).established().await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}");
+        assert!(t0.elapsed() >= Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn a_bad_bind_address_fails_before_connecting() {
+        let mut c = conn(SocketAddr::from(([127, 0, 0, 1], 9)), 100);
+        // Not an address of this host: bind fails (EADDRNOTAVAIL).
+        c.opts.bindto = Some([192, 0, 2, 1].into());
+        assert!(c.established().await.is_err());
     }
 }
