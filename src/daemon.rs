@@ -7,11 +7,13 @@
 //! systemd's `Type=notify` readiness, SIGHUP (validated, not applied yet) and SIGUSR1 (data dump).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use log::{error, info, warn};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use crate::check::engine::Checkers;
 use crate::cli::{Cli, VERSION_LINE};
 use crate::config::global::FlushOnStop;
 use crate::config::{self, Severity, SourceOptions};
@@ -95,7 +97,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         all_config: cli.all_config,
     };
     let t0 = std::time::Instant::now();
-    let (cfg, diags) = config::load(&cli.use_file, &opts);
+    let (mut cfg, diags) = config::load(&cli.use_file, &opts);
     log::debug!("Configuration loaded in {} ms", t0.elapsed().as_millis());
     for d in &diags.list {
         match d.severity {
@@ -125,10 +127,17 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
+    // With checkers, the LVS section leaves the config: the director keeps it (shared with the
+    // signal handlers, which dump it), the checkers take what they need, and one copy is held.
+    let mut lvs = None;
+    let mut checkers = None;
     let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
-        // Inside the runtime: quorum_up scripts start here.
+        // Inside the runtime: quorum_up scripts start here, and the ha_suspend address watch.
         let _ctx = rt.enter();
-        match Director::start(&cfg, &director_options(&cfg)) {
+        checkers = Some(Checkers::prepare(&cfg));
+        let shared = Arc::new(std::mem::take(&mut cfg.lvs));
+        lvs = Some(shared.clone());
+        match Director::start(shared, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
                 error!("{e:#}");
@@ -139,12 +148,16 @@ pub fn run(cli: &Cli) -> Result<i32> {
     } else {
         None
     };
-    let live = Live { cli, opts: &opts, running: &cfg, notifier: &notifier };
+    release_free_memory();
+    let live = Live { cli, opts: &opts, running: &cfg, lvs: lvs.as_deref(), notifier: &notifier };
     let result = rt.block_on(async {
         info!("Startup complete");
         notifier.ready();
         let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, signals.until_stop(live));
-        crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
+        match (checkers, director.as_mut()) {
+            (Some(c), Some(d)) => c.serve(d, vrrp).await,
+            _ => vrrp.await,
+        }
     });
     if let Some(d) = director {
         // omega scripts start here; nobody waits for them, as in keepalived.
@@ -155,6 +168,16 @@ pub fn run(cli: &Cli) -> Result<i32> {
     result?;
     info!("Stopped {VERSION_LINE}");
     Ok(0)
+}
+
+/// Give the heap's free pages back to the kernel: parsing a large config leaves most of its
+/// memory free but scattered between what is kept, where glibc does not return it by itself.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory of the allocator; no pointer is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn remove_files(paths: &[PathBuf]) {
@@ -241,10 +264,16 @@ struct Live<'a> {
     opts: &'a SourceOptions,
     /// The running configuration: what a reload compares against, what USR1 dumps.
     running: &'a config::Config,
+    /// Its LVS section when the director holds it (then `running.lvs` is empty).
+    lvs: Option<&'a config::lvs::LvsConfig>,
     notifier: &'a Notifier,
 }
 
 impl Live<'_> {
+    fn running_dump(&self) -> String {
+        config::dump_parts(self.running, self.lvs.unwrap_or(&self.running.lvs))
+    }
+
     /// SIGHUP. keepalived re-reads its config and diffs the running state against it; we re-read
     /// and validate, but apply nothing yet: a changed configuration takes effect at restart. The
     /// running configuration is never disturbed, whatever the new file holds.
@@ -260,7 +289,7 @@ impl Live<'_> {
         }
         if diags.worst().is_some_and(|s| s != Severity::Warning) {
             error!("Reload: {} has errors; keeping the running configuration", self.cli.use_file.display());
-        } else if config::dump(&cfg) == config::dump(self.running) {
+        } else if config::dump(&cfg) == self.running_dump() {
             info!("Reload: configuration unchanged");
         } else {
             warn!(
@@ -278,7 +307,7 @@ impl Live<'_> {
         let dir = std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
         let path = dir.join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
-        if let Err(e) = std::fs::write(&path, config::dump(self.running)) {
+        if let Err(e) = std::fs::write(&path, self.running_dump()) {
             error!("cannot write {}: {e}", path.display());
         }
     }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use log::{error, info, warn};
+use log::{error, info};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -133,6 +133,49 @@ pub fn suspend_addrs(cfg: &Config) -> std::collections::BTreeSet<std::net::IpAdd
 
 /// As [`specs`], with `ha_suspend` checkers following the local addresses in `addrs`.
 pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>) -> Vec<Spec> {
+    build(cfg, addrs, &mut |level, msg| log::log!(level, "{msg}"))
+}
+
+/// The checkers of a config, built before the daemon drops what it no longer needs of the
+/// config; their "Activating healthchecker" lines wait for [`Checkers::serve`], as keepalived
+/// logs them once running.
+pub struct Checkers {
+    specs: Vec<Spec>,
+    notes: Vec<(log::Level, String)>,
+}
+
+impl Checkers {
+    /// Build the probes, and the ha_suspend address watch if any virtual server needs it (its
+    /// task is spawned here: call inside a tokio runtime).
+    pub fn prepare(cfg: &Config) -> Checkers {
+        let watched = suspend_addrs(cfg);
+        let addrs = (!watched.is_empty()).then(|| {
+            let (tx, rx) = tokio::sync::watch::channel(Arc::new(suspend::local_addrs()));
+            // Ends once every checker (each holds a receiver) is gone.
+            tokio::spawn(suspend::watch_addrs(tx, watched));
+            rx
+        });
+        let mut notes = Vec::new();
+        let mut specs = build(cfg, addrs.as_ref(), &mut |level, msg| notes.push((level, msg)));
+        specs.shrink_to_fit();
+        Checkers { specs, notes }
+    }
+
+    /// Log the activation lines, then run the checkers against `health` until `stop`
+    /// completes (see [`run`]).
+    pub async fn serve<H: Health, F: Future>(self, health: &mut H, stop: F) -> F::Output {
+        for (level, msg) in self.notes {
+            log::log!(level, "{msg}");
+        }
+        run(self.specs, health, stop, Seed::from_clock()).await
+    }
+}
+
+fn build(
+    cfg: &Config,
+    addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>,
+    log: &mut dyn FnMut(log::Level, String),
+) -> Vec<Spec> {
     use crate::config::lvs::VsKey;
     let global_log_all = cfg.global.checker_log_all_failures;
     let mut shared = Shared { cfg, tls: None };
@@ -146,7 +189,10 @@ pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<susp
                 let target = rs_label.clone();
                 let misc_label = format!("{rs_label} VS {}", vs.label());
                 let Some(probe) = probe_for(&mut shared, vs, &c, target, misc_label) else {
-                    warn!("{} for service {rs_label} is not run by this version", c.kind.name());
+                    log(
+                        log::Level::Warn,
+                        format!("{} for service {rs_label} is not run by this version", c.kind.name()),
+                    );
                     continue;
                 };
                 let suspend = match (&vs.key, addrs) {
@@ -157,7 +203,7 @@ pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<susp
                 };
                 // 2.2.7 says "Deactivating" for a checker that starts suspended.
                 let what = if suspend.as_ref().is_none_or(Suspend::active) { "Activating" } else { "Deactivating" };
-                info!("{what} healthchecker for service {rs_label} for VS {}", vs.label());
+                log(log::Level::Info, format!("{what} healthchecker for service {rs_label} for VS {}", vs.label()));
                 out.push(Spec {
                     vs: vi,
                     rs: ri,
@@ -256,18 +302,7 @@ impl RsState {
 /// Dropping the engine at the end stops every probe (child scripts are killed on drop).
 pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, stop: F) -> F::Output {
     match health {
-        Some(h) => {
-            let watched = suspend_addrs(cfg);
-            let addrs = (!watched.is_empty()).then(|| {
-                let (tx, rx) = tokio::sync::watch::channel(std::sync::Arc::new(suspend::local_addrs()));
-                // Ends once every checker (each holds a receiver) is gone.
-                tokio::spawn(suspend::watch_addrs(tx, watched));
-                rx
-            });
-            let specs = specs_with(cfg, addrs.as_ref());
-            drop(addrs);
-            run(specs, h, stop, Seed::from_clock()).await
-        }
+        Some(h) => Checkers::prepare(cfg).serve(h, stop).await,
         None => stop.await,
     }
 }
