@@ -326,7 +326,10 @@ pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F
         }
         e.ready.set_parent(cx.waker());
         e.poll_watches(cx);
-        if e.work(Instant::now(), health, WORK_PER_POLL) {
+        // One clock read per poll, for the engine and the probes it polls (see coarse_now).
+        let now = Instant::now();
+        let _clock = CoarseClock::set(now);
+        if e.work(now, health, WORK_PER_POLL) {
             // More to do: yield to the other tasks (VRRP, signals) and come back at once.
             cx.waker().wake_by_ref();
             return Poll::Pending;
@@ -342,6 +345,34 @@ pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F
         Poll::Pending
     }))
     .await
+}
+
+thread_local! {
+    static COARSE_NOW: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The time as of the engine's current poll when called from a probe it polls, else the clock.
+/// Probes take their deadlines from it: reading the clock is a system call on some hosts (a VM
+/// without a stable TSC), and the engine has read it already for this poll (as keepalived
+/// reads it once per event loop turn).
+pub fn coarse_now() -> Instant {
+    COARSE_NOW.with(|c| c.get()).unwrap_or_else(Instant::now)
+}
+
+/// Sets [`coarse_now`] for the duration of one engine poll.
+struct CoarseClock;
+
+impl CoarseClock {
+    fn set(now: Instant) -> CoarseClock {
+        COARSE_NOW.with(|c| c.set(Some(now)));
+        CoarseClock
+    }
+}
+
+impl Drop for CoarseClock {
+    fn drop(&mut self) {
+        COARSE_NOW.with(|c| c.set(None));
+    }
 }
 
 /// Checks started or completed per poll of the engine before it yields to other tasks.
@@ -471,7 +502,7 @@ impl Engine {
         loop {
             let mut did = false;
             for i in self.ready.take() {
-                self.poll_check(i, health);
+                self.poll_check(i, now, health);
                 budget = budget.saturating_sub(1);
                 did = true;
             }
@@ -533,16 +564,16 @@ impl Engine {
             let ok = probe.check().await;
             (probe, ok)
         }));
-        self.poll_check(i, health);
+        self.poll_check(i, now, health);
     }
 
-    /// Poll checker `i`'s running check (if any) with its own waker; act on its result.
-    fn poll_check<H: Health>(&mut self, i: usize, health: &mut H) {
+    /// Poll checker `i`'s running check (if any) with its own waker; act on its result, as of
+    /// `now` (this poll's time: checks that end in one poll end together).
+    fn poll_check<H: Health>(&mut self, i: usize, now: Instant, health: &mut H) {
         let Some(slot) = self.slots.get_mut(i) else { return };
         let Some(fut) = slot.running.as_mut() else { return };
         let Poll::Ready((probe, ok)) = fut.as_mut().poll(&mut Context::from_waker(&slot.waker)) else { return };
         slot.running = None;
-        let now = Instant::now();
         let Some(server) = self.servers.get_mut(slot.server) else { return };
         // The weight first: a server coming back does so at its new weight, and the change is
         // applied before this check's own log line, in keepalived's order.
@@ -1174,6 +1205,35 @@ mod tests {
         run(specs, &mut rec, tokio::time::sleep(Duration::from_secs(2)), Seed::new(1)).await;
         assert_eq!(runs.lock().unwrap().len(), WORK_PER_POLL * 3 + 5);
         assert!(rec.0.is_empty(), "all stayed up");
+    }
+
+    /// Records coarse_now() when it runs.
+    struct Clocked(Arc<Mutex<Vec<(Instant, Instant)>>>);
+
+    impl Probe for Clocked {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            self.0.lock().unwrap().push((coarse_now(), Instant::now()));
+            Box::pin(async { true })
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coarse_now_is_the_polls_time_inside_and_the_clock_outside() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut s = spec(0, &[], &Arc::new(Mutex::new(Vec::new())));
+        s.probe = Box::new(Clocked(seen.clone()));
+        let t0 = Instant::now();
+        run(vec![s], &mut Rec::default(), tokio::time::sleep(Duration::from_secs(8)), Seed::new(1)).await;
+        let seen = seen.lock().unwrap().clone();
+        let at: Vec<_> = seen.iter().map(|(c, _)| (*c - t0).as_secs()).collect();
+        assert_eq!(at, [1, 7]);
+        assert!(seen.iter().all(|(c, n)| c == n));
+        // Not left behind by the engine: outside a poll it follows the clock.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(coarse_now(), Instant::now());
+        assert!(coarse_now() - t0 >= Duration::from_secs(13));
     }
 
     #[test]

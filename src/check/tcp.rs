@@ -11,26 +11,29 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::engine::{Probe, ProbeFuture, log_failed};
+use super::engine::{Probe, ProbeFuture, coarse_now, log_failed};
 use crate::config::checker::{Checker, ConnOpts};
 
 /// Where and how a checker connects.
 #[derive(Debug, Clone)]
 pub struct Conn {
     pub dest: SocketAddr,
-    pub opts: ConnOpts,
+    /// Boxed and only when set: most checkers have none, and 10,000 probes would carry 80
+    /// bytes each for nothing.
+    pub opts: Option<Box<ConnOpts>>,
     pub timeout: Duration,
 }
 
 impl Conn {
     pub fn of(c: &Checker) -> Self {
-        Conn { dest: c.dest, opts: c.conn.clone(), timeout: c.connect_timeout }
+        let opts = (c.conn != ConnOpts::default()).then(|| Box::new(c.conn.clone()));
+        Conn { dest: c.dest, opts, timeout: c.connect_timeout }
     }
 
     /// A non-blocking connect bound as configured (bindto, bind_port, bind_if, fwmark).
     pub async fn connect(&self) -> io::Result<TcpStream> {
         let sock = self.socket()?;
-        match tokio::time::timeout(self.timeout, sock.connect(self.dest)).await {
+        match tokio::time::timeout_at(coarse_now() + self.timeout, sock.connect(self.dest)).await {
             Ok(r) => r,
             Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
         }
@@ -51,7 +54,7 @@ impl Conn {
         }
         // SAFETY: the AsyncFd owns the socket, so its fd stays open and the same until dropped.
         let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE) }.map_err(|e| e.into_parts().1)?;
-        let ready = match tokio::time::timeout(self.timeout, fd.writable()).await {
+        let ready = match tokio::time::timeout_at(coarse_now() + self.timeout, fd.writable()).await {
             Ok(r) => r?.ready(),
             Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "connect timeout")),
         };
@@ -70,22 +73,23 @@ impl Conn {
     fn socket2(&self) -> io::Result<Socket> {
         let domain = if self.dest.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
         let s = Socket::new(domain, Type::STREAM.nonblocking().cloexec(), Some(Protocol::TCP))?;
-        if let Some(ifname) = &self.opts.bind_if {
+        let Some(opts) = &self.opts else { return Ok(s) };
+        if let Some(ifname) = &opts.bind_if {
             s.bind_device(Some(ifname.as_bytes()))?;
         }
-        if let Some(mark) = self.opts.fwmark {
+        if let Some(mark) = opts.fwmark {
             s.set_mark(mark)?;
         }
-        if self.opts.bindto.is_some() || self.opts.bind_port.is_some() {
-            let ip = self.opts.bindto.unwrap_or(if self.dest.is_ipv4() {
+        if opts.bindto.is_some() || opts.bind_port.is_some() {
+            let ip = opts.bindto.unwrap_or(if self.dest.is_ipv4() {
                 std::net::Ipv4Addr::UNSPECIFIED.into()
             } else {
                 std::net::Ipv6Addr::UNSPECIFIED.into()
             });
-            if self.opts.bind_port.is_some() {
+            if opts.bind_port.is_some() {
                 s.set_reuse_address(true)?;
             }
-            s.bind(&SocketAddr::new(ip, self.opts.bind_port.unwrap_or(0)).into())?;
+            s.bind(&SocketAddr::new(ip, opts.bind_port.unwrap_or(0)).into())?;
         }
         Ok(s)
     }
@@ -134,7 +138,7 @@ mod tests {
     use super::*;
 
     fn conn(dest: SocketAddr, timeout_ms: u64) -> Conn {
-        Conn { dest, opts: ConnOpts::default(), timeout: Duration::from_millis(timeout_ms) }
+        Conn { dest, opts: None, timeout: Duration::from_millis(timeout_ms) }
     }
 
     #[tokio::test]
@@ -171,7 +175,7 @@ mod tests {
     async fn a_bad_bind_address_fails_before_connecting() {
         let mut c = conn(SocketAddr::from(([127, 0, 0, 1], 9)), 100);
         // Not an address of this host: bind fails (EADDRNOTAVAIL).
-        c.opts.bindto = Some([192, 0, 2, 1].into());
+        c.opts = Some(Box::new(ConnOpts { bindto: Some([192, 0, 2, 1].into()), ..ConnOpts::default() }));
         assert!(c.established().await.is_err());
     }
 }
