@@ -47,10 +47,16 @@ impl Conn {
     pub async fn established(&self) -> io::Result<()> {
         let sock = self.socket2()?;
         match sock.connect(&self.dest.into()) {
-            // Loopback can complete at once.
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return Err(e),
+        }
+        // A server on this host (or one a switch away) has usually answered by the time
+        // connect returns: one poll without waiting settles it, without the reactor.
+        match poll_now(&sock) {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
         // SAFETY: the AsyncFd owns the socket, so its fd stays open and the same until dropped.
         let fd = unsafe { AsyncFd::register_with_interest(sock, Interest::WRITABLE) }.map_err(|e| e.into_parts().1)?;
@@ -93,6 +99,25 @@ impl Conn {
         }
         Ok(s)
     }
+}
+
+/// The connect's outcome if it is already known: `poll` with no wait for writability.
+fn poll_now(sock: &Socket) -> Option<io::Result<()>> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+    // SAFETY: one valid pollfd for an fd we own, zero timeout.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    if n < 0 {
+        return Some(Err(io::Error::last_os_error()));
+    }
+    if n == 0 {
+        return None;
+    }
+    if pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+        // Refused or reset: the reason is the socket's error.
+        return Some(Err(sock.take_error().ok().flatten().unwrap_or_else(|| io::ErrorKind::ConnectionRefused.into())));
+    }
+    (pfd.revents & libc::POLLOUT != 0).then_some(Ok(()))
 }
 
 pub struct TcpProbe {
