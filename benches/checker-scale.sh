@@ -35,7 +35,7 @@ if [ "${1:-}" != --in-vm ]; then
   echo "config: $(wc -l <"$CONF") lines, $VS virtual servers x $RS real servers, TCP_CHECK delay_loop 1"
   echo "warm-up ${WARMUP} s, window ${WINDOW} s"
   rc=0
-  tests/vm/run-in-vm.sh --timeout $((600 + 4 * (WARMUP + WINDOW) + 4 * ${STRACE_SECS:-10})) -- "$PWD/benches/checker-scale.sh" --in-vm \
+  tests/vm/run-in-vm.sh --timeout $((900 + 4 * (WARMUP + WINDOW) + 4 * ${STRACE_SECS:-10})) -- "$PWD/benches/checker-scale.sh" --in-vm \
     "$PWD/$OUT/keepalived-under-test" "$REF" "$PWD/$CONF" "$WARMUP" "$WINDOW" "$PWD/$SMALL" "${STRACE_SECS:-10}" || rc=$?
   [ $rc = 77 ] && echo "SKIPPED: cannot run a QEMU VM here"
   exit $rc
@@ -81,6 +81,13 @@ ticks() {  # utime+stime of one process (all its threads); fields after the ")" 
   set -- $s
   echo $((${12} + ${13}))
 }
+ust() {  # "utime stime" of one process
+  local s
+  s=$(cat /proc/$1/stat 2>/dev/null) || { echo "0 0"; return; }
+  s=${s##*) }
+  set -- $s
+  echo "${12} ${13}"
+}
 hwm() { awk '/^VmHWM/ { print $2 }' /proc/$1/status 2>/dev/null || echo 0; }
 accepts() {  # ask the listener for its count
   rm -f $W/count
@@ -98,7 +105,16 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   rm -f $W/count.ready
   "$bin" -C -n -l -G -f "$CONF" -p $W/$name.pid -c $W/$name.checkers.pid -r $W/$name.vrrp.pid \
     >$W/$name.log 2>&1 &
-  local pid=$!
+  local pid=$! n_rs waited
+  # The warm-up starts once every checker has run (start-up of 10,000 checkers under TCG takes
+  # a while, for keepalived longer: its checker process parses the config again after forking).
+  n_rs=$(grep -c real_server "$CONF")
+  for ((waited = 0; waited < 600; waited++)); do
+    [ "$(accepts)" -ge "$n_rs" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 1
+  done
+  echo "$name: all $n_rs checkers ran after ~${waited} s"
   sleep "$WARMUP"
   kill -0 $pid 2>/dev/null || { echo "$name: exited during warm-up:"; tail -5 $W/$name.log; kill $LPID; return 1; }
   local procs p t0=0 t1=0 c0 c1 child=0 ch0=0 ch1=0 lc0 lc1
@@ -111,11 +127,16 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   lc0=$(ticks $LPID)
   for p in $procs; do t0=$((t0 + $(ticks $p))); done
   [ "$child" != 0 ] && ch0=$(ticks $child)
+  local checker=$pid us0 us1
+  [ "$child" != 0 ] && checker=$child
+  us0=$(ust $checker)
   c0=$(accepts)
   sleep "$WINDOW"
   c1=$(accepts)
   for p in $procs; do t1=$((t1 + $(ticks $p))); done
   [ "$child" != 0 ] && ch1=$(ticks $child)
+  us1=$(ust $checker)
+  echo "$name checker process utime_ticks=$((${us1% *} - ${us0% *})) stime_ticks=$((${us1#* } - ${us0#* }))"
   lc1=$(ticks $LPID)
   e1=${EPOCHREALTIME/./}
   local rss=0 chrss=0 line=""

@@ -50,12 +50,18 @@ fn main() {
     let errors = diags.list.iter().filter(|d| d.severity >= keepalived::config::Severity::Error).count();
     assert_eq!(errors, 0, "the generated config must load cleanly");
     let rss_loaded = status_kb("VmRSS");
-    // The checkers alone: the config (which the daemon keeps) is dropped, so the figure is the
-    // engine's own memory.
+    // As the daemon holds it (KARD_BENCH_KEEP=1): the LVS section shared with the director's
+    // pool; else the checkers alone, so the figure is the engine's own memory.
+    let keep = std::env::var_os("KARD_BENCH_KEEP").is_some();
     let specs = keepalived::check::engine::specs(&cfg);
-    drop(cfg);
+    let rss_specs = status_kb("VmRSS");
+    let mut cfg = cfg;
+    let lvs = std::sync::Arc::new(std::mem::take(&mut cfg.lvs));
+    let pool = keep.then(|| keepalived::director::Pool::shared(lvs.clone()).0);
+    let kept = keep.then_some((cfg, lvs));
     // SAFETY: only the allocator's free memory is released.
     unsafe { libc::malloc_trim(0) };
+    println!("memory: VmRSS with the probes built {rss_specs} KiB; kept config and pool: {keep}");
     let rss_built = status_kb("VmRSS");
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -90,6 +96,7 @@ fn main() {
         status_kb("VmRSS"),
         status_kb("VmHWM")
     );
+    drop((pool, kept));
     listener.stop();
 }
 
