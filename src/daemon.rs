@@ -149,11 +149,22 @@ pub fn run(cli: &Cli) -> Result<i32> {
         None
     };
     release_free_memory();
-    let live = Live { cli, opts: &opts, running: &cfg, lvs: lvs.as_deref(), notifier: &notifier };
+    let vrrp_stats = crate::vrrp::stats::Registry::default();
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let live = Live {
+        cli,
+        opts: &opts,
+        running: std::cell::RefCell::new(None),
+        initial: &cfg,
+        lvs: lvs.as_deref(),
+        notifier: &notifier,
+        vrrp_stats: subs.vrrp.then_some(&vrrp_stats),
+        vrrp_reload: subs.vrrp.then_some(reload_tx),
+    };
     let result = rt.block_on(async {
         info!("Startup complete");
         notifier.ready();
-        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, signals.until_stop(live));
+        let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, Some(reload_rx), signals.until_stop(live));
         match (checkers, director.as_mut()) {
             (Some(c), Some(d)) => c.serve(d, vrrp).await,
             _ => vrrp.await,
@@ -248,9 +259,7 @@ impl Signals {
                 }
                 _ = self.hup.recv() => live.reload(),
                 _ = self.usr1.recv() => live.dump_data(),
-                _ = self.usr2.recv() => {
-                    warn!("SIGUSR2: the statistics dump (keepalived.stats) is not implemented yet");
-                }
+                _ = self.usr2.recv() => live.dump_stats(),
             }
         }
         live.notifier.stopping();
@@ -262,24 +271,41 @@ impl Signals {
 struct Live<'a> {
     cli: &'a Cli,
     opts: &'a SourceOptions,
-    /// The running configuration: what a reload compares against, what USR1 dumps.
-    running: &'a config::Config,
-    /// Its LVS section when the director holds it (then `running.lvs` is empty).
+    /// The configuration loaded at start, and the last one a reload applied (if any): what
+    /// the next reload compares against, what USR1 dumps.
+    initial: &'a config::Config,
+    running: std::cell::RefCell<Option<std::sync::Arc<config::Config>>>,
+    /// The LVS section in force when the director holds it (then the configs' own are empty).
     lvs: Option<&'a config::lvs::LvsConfig>,
     notifier: &'a Notifier,
+    /// The VRRP instances' counters; None when VRRP does not run (-C).
+    vrrp_stats: Option<&'a crate::vrrp::stats::Registry>,
+    /// Where a reloaded configuration goes to the VRRP runtime; None when VRRP does not run.
+    vrrp_reload: Option<tokio::sync::mpsc::UnboundedSender<std::sync::Arc<config::Config>>>,
 }
 
 impl Live<'_> {
-    fn running_dump(&self) -> String {
-        config::dump_parts(self.running, self.lvs.unwrap_or(&self.running.lvs))
+    /// The configuration in force (the last reloaded one, else the one loaded at start).
+    fn with_running<T>(&self, f: impl FnOnce(&config::Config) -> T) -> T {
+        match self.running.borrow().as_deref() {
+            Some(c) => f(c),
+            None => f(self.initial),
+        }
     }
 
-    /// SIGHUP. keepalived re-reads its config and diffs the running state against it; we re-read
-    /// and validate, but apply nothing yet: a changed configuration takes effect at restart. The
-    /// running configuration is never disturbed, whatever the new file holds.
+    /// The configuration in force, dumped (its LVS section from the director if it holds it).
+    fn running_dump(&self) -> String {
+        self.with_running(|r| config::dump_parts(r, self.lvs.unwrap_or(&r.lvs)))
+    }
+
+    /// SIGHUP. keepalived re-reads its config and applies the difference. We re-read and
+    /// validate; a config with errors is refused whole (the running one stays). The VRRP
+    /// section is applied live (see `vrrp::runtime::Generation::reload`); virtual servers and
+    /// checkers keep the configuration they started with until restart (not implemented yet).
     fn reload(&self) {
-        info!("Reloading");
+        info!("Reloading ...");
         self.notifier.reloading();
+        info!("Configuration file {}", self.cli.use_file.display());
         let (cfg, diags) = config::load(&self.cli.use_file, self.opts);
         for d in &diags.list {
             match d.severity {
@@ -289,26 +315,77 @@ impl Live<'_> {
         }
         if diags.worst().is_some_and(|s| s != Severity::Warning) {
             error!("Reload: {} has errors; keeping the running configuration", self.cli.use_file.display());
-        } else if config::dump(&cfg) == self.running_dump() {
+            self.notifier.ready();
+            return;
+        }
+        let sections = |c: &config::Config, l: &config::lvs::LvsConfig| {
+            let (mut vrrp, mut lvs) = (String::new(), String::new());
+            config::global::dump(&c.global, &mut vrrp);
+            config::vrrp::dump(&c.vrrp, &mut vrrp);
+            config::lvs::dump(l, &mut lvs);
+            (vrrp, lvs)
+        };
+        let (vrrp_old, lvs_old) = self.with_running(|r| sections(r, self.lvs.unwrap_or(&r.lvs)));
+        let (vrrp_new, lvs_new) = sections(&cfg, &cfg.lvs);
+        if vrrp_old == vrrp_new && lvs_old == lvs_new {
             info!("Reload: configuration unchanged");
-        } else {
+        }
+        if lvs_old != lvs_new {
             warn!(
-                "Reload: {} changed, but applying a changed configuration without a restart is not \
-                 implemented yet; the running configuration is kept until keepalived restarts",
+                "Reload: the virtual servers or checkers of {} changed; applying them without a restart is \
+                 not implemented yet, they take effect when keepalived restarts",
                 self.cli.use_file.display()
             );
         }
+        // The LVS section in force stays the one started with (what USR1 dumps, what the
+        // next reload compares against); when the director holds it, the configs' are empty.
+        let mut cfg = cfg;
+        cfg.lvs = self.with_running(|r| r.lvs.clone());
+        let cfg = std::sync::Arc::new(cfg);
+        if vrrp_old != vrrp_new
+            && let Some(tx) = &self.vrrp_reload
+        {
+            let _ = tx.send(cfg.clone());
+        }
+        *self.running.borrow_mut() = Some(cfg);
+        info!("Reload complete");
         self.notifier.ready();
+    }
+
+    /// SIGUSR2: the VRRP instances' counters to `$TMPDIR/keepalived.stats`, in keepalived's
+    /// layout. keepalived's checker process has no statistics to print, nor have we with -C.
+    fn dump_stats(&self) {
+        let Some(stats) = self.vrrp_stats else {
+            info!("SIGUSR2: no VRRP statistics (VRRP is not running)");
+            return;
+        };
+        let path = tmp_dir().join("keepalived.stats");
+        info!("Printing VRRP stats for process({}) on signal", std::process::id());
+        if let Err(e) = write_private(&path, &stats.render()) {
+            error!("cannot write {}: {e}", path.display());
+        }
     }
 
     /// SIGUSR1: the running configuration to `$TMPDIR/keepalived.data` (default /tmp), as
     /// keepalived writes its data dump there.
     fn dump_data(&self) {
-        let dir = std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
-        let path = dir.join("keepalived.data");
+        let path = tmp_dir().join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
-        if let Err(e) = std::fs::write(&path, self.running_dump()) {
+        if let Err(e) = write_private(&path, &self.running_dump()) {
             error!("cannot write {}: {e}", path.display());
         }
     }
+}
+
+/// Where keepalived writes its signal dumps: `$TMPDIR`, default /tmp.
+fn tmp_dir() -> PathBuf {
+    std::env::var_os("TMPDIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+/// Writes a signal dump as keepalived does: created with mode 0600 (it may hold passwords).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
 }

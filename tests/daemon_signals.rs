@@ -97,6 +97,9 @@ fn systemd_notify_reload_and_data_dump() {
     }
     std::thread::sleep(Duration::from_millis(100));
     let text = std::fs::read_to_string(&data).expect("read keepalived.data");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&data).expect("stat keepalived.data").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "keepalived writes its dumps private");
     assert!(text.contains("SD_TEST"), "the dump holds the running config (router_id SD_TEST):\n{text}");
 
     signal(libc::SIGUSR2);

@@ -5,87 +5,28 @@
 //! VI_1 on eth0 and VI_2 on eth1. Skipped with a "SKIPPED:" line when not root, without
 //! `ip netns`, or without /usr/sbin/keepalived (unless KARD_REQUIRE_ORACLE=1, then that fails).
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::ops::Deref;
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const ORACLE: &str = "/usr/sbin/keepalived";
-const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
-const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/lab.sh");
+#[macro_use]
+mod common;
+use common::netns::{self, Impl, Node, ip, secs, wait_for};
 
-fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root".into());
+/// The lab of tests/netns/lab.sh, with a second bridge (br1, eth1 = 10.177.NET.i) when `two`.
+struct Lab(netns::Lab);
+
+impl Deref for Lab {
+    type Target = netns::Lab;
+    fn deref(&self) -> &netns::Lab {
+        &self.0
     }
-    let ok = Command::new("ip").args(["netns", "list"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if !ok.is_ok_and(|s| s.success()) {
-        return Some("`ip netns` unavailable".into());
-    }
-    if !Path::new(ORACLE).exists() {
-        if std::env::var("KARD_REQUIRE_ORACLE").as_deref() == Ok("1") {
-            panic!("{ORACLE} is absent and KARD_REQUIRE_ORACLE=1");
-        }
-        return Some(format!("{ORACLE} absent"));
-    }
-    None
-}
-
-macro_rules! skip_unless_lab {
-    () => {
-        if let Some(why) = skip_reason() {
-            println!("SKIPPED: vrrp_sync_netns: {why}");
-            return;
-        }
-    };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Impl {
-    Ours,
-    Keepalived,
-}
-
-impl Impl {
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "ours",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-
-    fn bin(self) -> &'static str {
-        match self {
-            Impl::Ours => OURS,
-            Impl::Keepalived => ORACLE,
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip").args(args).status().unwrap();
-    assert!(st.success(), "ip {args:?} failed");
-}
-
-/// Namespaces `{prefix}-br`, `{prefix}-1..n`, with a second bridge when `two`; removed on drop.
-struct Lab {
-    prefix: String,
-    n: usize,
-    dir: PathBuf,
-    net: u8,
 }
 
 impl Lab {
     fn new(tag: &str, net: u8, n: usize, two: bool) -> Lab {
-        let prefix = format!("ks{}{tag}", std::process::id() % 100_000);
-        let dir = std::env::temp_dir().join(format!("vrrp-sync-netns-{prefix}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("sh").args([LAB, "down", &prefix, &n.to_string()]).status();
-        let lab = Lab { prefix, n, dir, net };
-        let st = Command::new("sh").args([LAB, "up", &lab.prefix, &net.to_string(), &n.to_string()]).status().unwrap();
-        assert!(st.success(), "lab setup failed");
+        let lab = Lab(netns::Lab::new("ks", tag, net, n));
         if two {
             let br = format!("{}-br", lab.prefix);
             ip(&["-n", &br, "link", "add", "br1", "type", "bridge"]);
@@ -101,19 +42,13 @@ impl Lab {
         lab
     }
 
-    fn ns(&self, i: usize) -> String {
-        format!("{}-{i}", self.prefix)
-    }
-
     /// The VIP of VI_1 (eth0) or VI_2 (eth1).
     fn vip(&self, vi: usize) -> String {
         if vi == 1 { format!("10.77.{}.100", self.net) } else { format!("10.177.{}.100", self.net) }
     }
 
     fn has_vip(&self, node: usize, vi: usize) -> bool {
-        let dev = if vi == 1 { "eth0" } else { "eth1" };
-        let out = Command::new("ip").args(["-n", &self.ns(node), "-o", "addr", "show", "dev", dev]).output();
-        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!(" {}/", self.vip(vi))))
+        self.has_addr(node, if vi == 1 { "eth0" } else { "eth1" }, &self.vip(vi))
     }
 
     /// (VI_1, VI_2) VIPs held by `node`.
@@ -124,70 +59,6 @@ impl Lab {
     fn link(&self, node: usize, dev: &str, state: &str) {
         ip(&["-n", &self.ns(node), "link", "set", dev, state]);
     }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("sh").args([LAB, "down", &self.prefix, &self.n.to_string()]).status();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-struct Node {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Node {
-    fn start(lab: &Lab, i: usize, which: Impl, conf_text: &str) -> Node {
-        let tag = format!("{i}-{}", which.name());
-        let conf = lab.dir.join(format!("{tag}.conf"));
-        std::fs::write(&conf, conf_text).unwrap();
-        let log = lab.dir.join(format!("{tag}.log"));
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
-        for s in ["main", "vrrp", "check"] {
-            let _ = std::fs::remove_file(pid(s));
-        }
-        let child = Command::new("ip")
-            .args(["netns", "exec", &lab.ns(i), which.bin(), "-D", "-n", "-l", "-P", "-f"])
-            .arg(&conf)
-            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        Node { child, log }
-    }
-
-    fn term(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond() {
-            return Some(t0.elapsed());
-        }
-        sleep(Duration::from_millis(10));
-    }
-    None
 }
 
 /// Samples for `d` that `master` holds both VIPs and `other` neither: no split of the group.
@@ -203,10 +74,6 @@ fn assert_placement(lab: &Lab, master: usize, other: usize, d: Duration, what: &
         );
         sleep(Duration::from_millis(25));
     }
-}
-
-fn secs(d: Duration) -> String {
-    format!("{:.3}s", d.as_secs_f64())
 }
 
 /// A sync group VG of VI_1 (eth0, VRID 51) and VI_2 (eth1, VRID 52), VRRPv2 1 s with PASS
@@ -295,7 +162,7 @@ fn sync_scenario(tag: &str, net: u8, hi: Impl, lo: Impl) -> SyncTimes {
 
 #[test]
 fn sync_group_moves_together_both_roles() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_sync_netns");
     let rows =
         [sync_scenario("a", 61, Impl::Ours, Impl::Keepalived), sync_scenario("b", 62, Impl::Keepalived, Impl::Ours)];
     println!("== vrrp_sync_group of two instances on two bridges (v2, 1 s)");
@@ -390,13 +257,13 @@ fn check_fifo_order(who: &str, lines: &[String], start_faulted: bool) {
 
 #[test]
 fn sync_group_notifies_match_keepalived() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_sync_netns");
     compare_notifies("c", 63, "d", 64, false);
 }
 
 #[test]
 fn sync_group_starting_in_fault_notifies_match_keepalived() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_sync_netns");
     compare_notifies("g", 67, "h", 68, true);
 }
 
@@ -465,7 +332,7 @@ fn track_file_scenario(tag: &str, net: u8, tracker: Impl, peer: Impl) -> (String
 
 #[test]
 fn track_file_priority_and_fault_both_roles() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_sync_netns");
     let rows = [
         track_file_scenario("e", 65, Impl::Ours, Impl::Keepalived),
         track_file_scenario("f", 66, Impl::Keepalived, Impl::Ours),

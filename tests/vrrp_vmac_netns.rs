@@ -11,108 +11,39 @@
 //! Skipped with a "SKIPPED:" line when not root, without `ip netns`, or without keepalived
 //! (unless KARD_REQUIRE_ORACLE=1).
 
+use std::ops::Deref;
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const ORACLE: &str = "/usr/sbin/keepalived";
-const OURS: &str = env!("CARGO_BIN_EXE_keepalived");
-const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/netns/lab.sh");
+#[macro_use]
+mod common;
+use common::netns::{self, Impl, Node, out, wait_for};
+
 const VRID: u8 = 51;
 const VMAC4: [u8; 6] = [0, 0, 0x5e, 0, 1, VRID];
 
-fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root".into());
+/// Three nodes on one bridge (tests/netns/lab.sh): two VRRP nodes and a neighbour.
+struct Lab(netns::Lab);
+
+impl Deref for Lab {
+    type Target = netns::Lab;
+    fn deref(&self) -> &netns::Lab {
+        &self.0
     }
-    let ok = Command::new("ip").args(["netns", "list"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if !ok.is_ok_and(|s| s.success()) {
-        return Some("`ip netns` unavailable".into());
-    }
-    if !Path::new(ORACLE).exists() {
-        if std::env::var("KARD_REQUIRE_ORACLE").as_deref() == Ok("1") {
-            panic!("{ORACLE} is absent and KARD_REQUIRE_ORACLE=1");
-        }
-        return Some(format!("{ORACLE} absent"));
-    }
-    None
-}
-
-macro_rules! skip_unless_lab {
-    () => {
-        if let Some(why) = skip_reason() {
-            println!("SKIPPED: vrrp_vmac_netns: {why}");
-            return;
-        }
-    };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Impl {
-    Ours,
-    Keepalived,
-}
-
-impl Impl {
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "ours",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-}
-
-/// Namespaces `{prefix}-br`, `{prefix}-1..n`, removed on drop. Nodes 1 and 2 run VRRP, node 3
-/// is the neighbour.
-struct Lab {
-    prefix: String,
-    n: usize,
-    dir: PathBuf,
-    net: u8,
-}
-
-fn out(args: &[&str]) -> String {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
 }
 
 impl Lab {
     fn new(tag: &str, net: u8) -> Lab {
-        let n = 3;
-        let prefix = format!("kvm{}{tag}", std::process::id() % 100_000);
-        let dir = std::env::temp_dir().join(format!("vrrp-vmac-{prefix}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = Command::new("sh").args([LAB, "down", &prefix, &n.to_string()]).status();
-        let lab = Lab { prefix, n, dir, net };
-        let st = Command::new("sh").args([LAB, "up", &lab.prefix, &net.to_string(), &n.to_string()]).status().unwrap();
-        assert!(st.success(), "lab setup failed");
-        lab
-    }
-
-    fn ns(&self, i: usize) -> String {
-        format!("{}-{i}", self.prefix)
+        Lab(netns::Lab::new("kvm", tag, net, 3))
     }
 
     fn vip(&self) -> String {
         format!("10.77.{}.100", self.net)
     }
 
-    fn ip(&self, i: usize, args: &[&str]) -> String {
-        let ns = self.ns(i);
-        let mut v = vec!["ip", "-n", ns.as_str()];
-        v.extend_from_slice(args);
-        out(&v)
-    }
-
     fn has_vip(&self, i: usize) -> bool {
-        self.ip(i, &["-o", "addr", "show", "dev", "vrrp.51"]).contains(&format!(" {}/", self.vip()))
+        self.has_addr(i, "vrrp.51", &self.vip())
     }
 
     fn has_route(&self, i: usize) -> bool {
@@ -124,37 +55,12 @@ impl Lab {
     }
 
     fn has_static(&self, i: usize) -> bool {
-        self.ip(i, &["-o", "addr", "show", "dev", "eth0"]).contains(&format!(" 10.202.{}.{i}/", self.net))
+        self.has_addr(i, "eth0", &format!("10.202.{}.{i}", self.net))
     }
 
     /// `ip -d link show vrrp.51`, empty when there is none.
     fn vmac_link(&self, i: usize) -> String {
         self.ip(i, &["-d", "link", "show", "vrrp.51"])
-    }
-
-    fn mac(&self, i: usize) -> [u8; 6] {
-        let text = self.ip(i, &["-o", "link", "show", "eth0"]);
-        let word = text.split_whitespace().skip_while(|w| *w != "link/ether").nth(1).unwrap_or("");
-        let mut m = [0u8; 6];
-        for (d, p) in m.iter_mut().zip(word.split(':')) {
-            *d = u8::from_str_radix(p, 16).unwrap_or(0);
-        }
-        m
-    }
-
-    fn kill_all(&self, i: usize) {
-        let o = out(&["ip", "netns", "pids", &self.ns(i)]);
-        let pids: Vec<&str> = o.split_whitespace().collect();
-        let _ = Command::new("kill").arg("-9").args(&pids).status();
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = Command::new("sh").args([LAB, "down", &self.prefix, &self.n.to_string()]).status();
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -170,60 +76,9 @@ fn config(lab: &Lab, i: usize, priority: u8, extra: &str) -> String {
     )
 }
 
-struct Node {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Node {
-    fn start(lab: &Lab, i: usize, which: Impl, priority: u8, extra: &str) -> Node {
-        let tag = format!("{i}-{}", which.name());
-        let conf = lab.dir.join(format!("{tag}.conf"));
-        std::fs::write(&conf, config(lab, i, priority, extra)).unwrap();
-        let log = lab.dir.join(format!("{tag}.log"));
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
-        let bin = if which == Impl::Ours { OURS } else { ORACLE };
-        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
-        for s in ["main", "vrrp", "check"] {
-            let _ = std::fs::remove_file(pid(s));
-        }
-        let child = Command::new("ip")
-            .args(["netns", "exec", &lab.ns(i), bin, "-n", "-l", "-D", "-P", "-f"])
-            .arg(&conf)
-            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        Node { child, log }
-    }
-
-    fn term(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if cond() {
-            return Some(t0.elapsed());
-        }
-        sleep(Duration::from_millis(10));
-    }
-    None
+/// Node `i` at `priority`, `extra` lines in its instance.
+fn start(lab: &Lab, i: usize, which: Impl, priority: u8, extra: &str) -> Node {
+    Node::start(lab, i, which, &config(lab, i, priority, extra))
 }
 
 /// Runs `f` on a thread inside namespace `ns`.
@@ -359,8 +214,8 @@ fn vmac_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Durat
     let down = Duration::from_millis(361);
     let margin = Duration::from_millis(400);
 
-    let n1 = Node::start(&lab, 1, hi, 150, "");
-    let n2 = Node::start(&lab, 2, lo, 100, "");
+    let n1 = start(&lab, 1, hi, 150, "");
+    let n2 = start(&lab, 2, lo, 100, "");
     let logs = |a: &Node, b: &Node| format!("--- node 1\n{}\n--- node 2\n{}", a.log(), b.log());
     wait_for(Duration::from_secs(6), || lab.has_vip(1) && !lab.has_vip(2))
         .unwrap_or_else(|| panic!("{label}: no convergence\n{}", logs(&n1, &n2)));
@@ -393,7 +248,7 @@ fn vmac_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Durat
     drop(n1);
 
     // Restart over the leftover VMAC: reused, and the higher priority preempts.
-    let mut n1 = Node::start(&lab, 1, hi, 150, "");
+    let mut n1 = start(&lab, 1, hi, 150, "");
     wait_for(Duration::from_secs(6), || lab.has_vip(1) && !lab.has_vip(2) && !lab.has_route(2) && !lab.has_rule(2))
         .unwrap_or_else(|| panic!("{label}: no preemption over the leftover VMAC\n{}", logs(&n1, &n2)));
     assert_vmac_link(&lab, 1, &label);
@@ -417,7 +272,7 @@ fn vmac_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> (String, Duration, Durat
 
 #[test]
 fn vmac_routes_static_both_roles() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_vmac_netns");
     let rows = [vmac_pair("a", 61, Impl::Ours, Impl::Keepalived), vmac_pair("b", 62, Impl::Keepalived, Impl::Ours)];
     println!("== use_vmac + virtual_routes/rules + static_ipaddress (v3 0.1 s)");
     for (label, kill, term) in rows {
@@ -430,7 +285,7 @@ fn xmit_base(tag: &str, net: u8, which: Impl) -> Vec<[u8; 6]> {
     let lab = Lab::new(tag, net);
     let vip: std::net::Ipv4Addr = lab.vip().parse().unwrap();
     let me: std::net::Ipv4Addr = format!("10.77.{net}.3").parse().unwrap();
-    let n1 = Node::start(&lab, 1, which, 150, "    vmac_xmit_base\n");
+    let n1 = start(&lab, 1, which, 150, "    vmac_xmit_base\n");
     wait_for(Duration::from_secs(6), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n1.log()));
     let srcs = advert_sources(&lab.ns(3), Duration::from_millis(400));
     let base = lab.mac(1);
@@ -454,25 +309,7 @@ fn vmac_v6_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> Duration {
         )
         .replace("VI_6", &format!("VI_{i}"))
     };
-    let start = |i: usize, which: Impl, prio: u8| {
-        let tag = format!("{i}-{}-v6", which.name());
-        let path = lab.dir.join(format!("{tag}.conf"));
-        std::fs::write(&path, conf(i, prio)).unwrap();
-        let log = lab.dir.join(format!("{tag}.log"));
-        let f = std::fs::File::create(&log).unwrap();
-        let bin = if which == Impl::Ours { OURS } else { ORACLE };
-        let pid = |s: &str| lab.dir.join(format!("{tag}.{s}.pid")).display().to_string();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &lab.ns(i), bin, "-n", "-l", "-D", "-P", "-f"])
-            .arg(&path)
-            .args(["-p", &pid("main"), "-r", &pid("vrrp"), "-c", &pid("check")])
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f)
-            .spawn()
-            .unwrap();
-        Node { child, log }
-    };
+    let start = |i: usize, which: Impl, prio: u8| Node::start(&lab, i, which, &conf(i, prio));
     let has = |i: usize| lab.ip(i, &["-o", "-6", "addr", "show", "dev", "vrrp.51"]).contains(&format!(" {vip}/"));
     let n1 = start(1, hi, 150);
     let n2 = start(2, lo, 100);
@@ -517,7 +354,7 @@ fn vmac_v6_pair(tag: &str, net: u8, hi: Impl, lo: Impl) -> Duration {
 
 #[test]
 fn vmac_ipv6_both_roles() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_vmac_netns");
     let a = vmac_v6_pair("g", 67, Impl::Ours, Impl::Keepalived);
     let b = vmac_v6_pair("h", 68, Impl::Keepalived, Impl::Ours);
     println!(
@@ -529,7 +366,7 @@ fn vmac_ipv6_both_roles() {
 
 #[test]
 fn vmac_xmit_base_sends_from_parent() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_vmac_netns");
     let ka = xmit_base("c", 63, Impl::Keepalived);
     let ours = xmit_base("d", 64, Impl::Ours);
     println!(
@@ -542,7 +379,7 @@ fn vmac_xmit_base_sends_from_parent() {
 /// The sysctls each implementation leaves on the VMAC and its parent (IPv4 instance).
 fn sysctls(tag: &str, net: u8, which: Impl) -> Vec<String> {
     let lab = Lab::new(tag, net);
-    let n1 = Node::start(&lab, 1, which, 150, "");
+    let n1 = start(&lab, 1, which, 150, "");
     wait_for(Duration::from_secs(6), || lab.has_vip(1)).unwrap_or_else(|| panic!("never master\n{}", n1.log()));
     let mut v = Vec::new();
     for (fam, dev, key) in [
@@ -564,7 +401,7 @@ fn sysctls(tag: &str, net: u8, which: Impl) -> Vec<String> {
 
 #[test]
 fn vmac_sysctls_match_keepalived() {
-    skip_unless_lab!();
+    skip_unless_lab!("vrrp_vmac_netns");
     let ka = sysctls("e", 65, Impl::Keepalived);
     let ours = sysctls("f", 66, Impl::Ours);
     println!("keepalived: {ka:?}\nours:       {ours:?}");

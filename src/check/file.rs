@@ -1,10 +1,9 @@
 //! FILE_CHECK: a real server follows the number written in a root `track_file`'s file.
 //!
 //! keepalived 2.2.7 (man5 "Track files", and its checker's track-file code):
-//! * The file holds an integer (C `strtol` base 0: decimal, `0x` hex, leading-0 octal, parsing
-//!   stops at the first other character; no digits is 0). A missing or empty file reads as 0. A
-//!   number outside [-2^31, 2^31] is logged ("Invalid number N read from PATH - ignoring") and
-//!   the previous value kept.
+//! * The file is read by the same rules as VRRP's track files ([`trackfile::read`]: C `strtol`
+//!   base 0, missing or empty is 0, an out-of-range number is logged and the previous value
+//!   kept), as keepalived shares that code between its VRRP and checker processes.
 //! * The multiplier is FILE_CHECK's `weight` if set, else the `track_file`'s (with its
 //!   `reverse`). Weight 0: a non-zero value is a FAULT (with `reverse`, a zero value is).
 //!   Otherwise `value * weight` (negated by `reverse`, clamped to i32) is added to the real
@@ -15,7 +14,7 @@
 //! (`schedule`), so a change takes effect within about a second.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use log::info;
@@ -23,12 +22,10 @@ use log::info;
 use super::engine::{Probe, ProbeFuture};
 use crate::config::checker::{Checker, CheckerKind, FileCheck};
 use crate::config::vrrp::TrackFile;
+use crate::vrrp::trackfile::{self, Reading};
 
 /// How often the file is read.
 pub const POLL: Duration = Duration::from_secs(1);
-
-/// keepalived reads at most this much of the file.
-const READ_MAX: usize = 127;
 
 pub struct FileProbe {
     /// The track_file's name (keepalived's log lines name it, not the path).
@@ -47,8 +44,7 @@ impl FileProbe {
     pub fn new(f: &FileCheck, tf: &TrackFile, label: String) -> Option<Self> {
         let path = PathBuf::from(tf.file.as_ref()?);
         if let Some((value, overwrite)) = tf.init_file
-            && (overwrite || !path.exists())
-            && let Err(e) = std::fs::write(&path, format!("{value}\n"))
+            && let Err(e) = trackfile::init(&path, value, overwrite)
         {
             info!("Unable to initialise track file {} - {e}", path.display());
         }
@@ -58,9 +54,9 @@ impl FileProbe {
 
     /// Read the file into `value`, keeping the old value when the content is out of range.
     fn read(&mut self) {
-        match read_value(&self.path) {
-            Ok(v) => self.value = v,
-            Err(v) => info!("Invalid number {v} read from {} - ignoring", self.path.display()),
+        match trackfile::read(&self.path) {
+            Reading::Value(v) => self.value = i64::from(v),
+            Reading::Invalid(v) => info!("Invalid number {v} read from {} - ignoring", self.path.display()),
         }
     }
 
@@ -78,43 +74,6 @@ fn status(value: i64, weight: i64, reverse: bool) -> Option<i64> {
     let mult = if reverse { -weight } else { weight };
     let w = value.saturating_mul(mult).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
     if w <= i64::from(i32::MIN) { None } else { Some(w) }
-}
-
-/// The file's value: Ok (0 when missing, empty or without digits), or Err(number) when the
-/// number is out of keepalived's range.
-fn read_value(path: &Path) -> Result<i64, i64> {
-    let Ok(bytes) = std::fs::read(path) else { return Ok(0) };
-    let head = bytes.get(..READ_MAX.min(bytes.len())).unwrap_or_default();
-    let v = strtol(head).ok_or(i64::MAX)?;
-    if v < i64::from(i32::MIN) || v > i64::from(i32::MAX) + 1 { Err(v) } else { Ok(v) }
-}
-
-/// C's `strtol(s, NULL, 0)`: None on overflow of i64.
-fn strtol(s: &[u8]) -> Option<i64> {
-    let mut i = s.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(s.len());
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let rest = s.get(i..).unwrap_or_default();
-    let (radix, digits) = match rest {
-        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, rest.get(2..).unwrap_or_default()),
-        [b'0', ..] => (8, rest),
-        _ => (10, rest),
-    };
-    let mut v: i64 = 0;
-    for &b in digits {
-        let Some(d) = (b as char).to_digit(radix) else { break };
-        v = v.checked_mul(i64::from(radix))?.checked_add(i64::from(d))?;
-    }
-    Some(if neg { -v } else { v })
 }
 
 /// FILE_CHECK's schedule: a check every [`POLL`], no retry, no warmup spread (keepalived knows
@@ -158,6 +117,7 @@ impl Probe for FileProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn scratch(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("kard-file-{}-{name}", std::process::id()));
@@ -183,20 +143,6 @@ mod tests {
     }
 
     #[test]
-    fn strtol_as_c() {
-        assert_eq!(strtol(b"42\n"), Some(42));
-        assert_eq!(strtol(b"  -7 trailing"), Some(-7));
-        assert_eq!(strtol(b"+5"), Some(5));
-        assert_eq!(strtol(b"0x1F"), Some(31));
-        assert_eq!(strtol(b"010"), Some(8));
-        assert_eq!(strtol(b"09"), Some(0), "octal stops at 9");
-        assert_eq!(strtol(b"0x"), Some(0));
-        assert_eq!(strtol(b"abc"), Some(0));
-        assert_eq!(strtol(b""), Some(0));
-        assert_eq!(strtol(b"99999999999999999999"), None);
-    }
-
-    #[test]
     fn status_by_weight() {
         // Weight 0: non-zero is a fault, reverse flips it.
         assert_eq!(status(0, 0, false), Some(0));
@@ -213,23 +159,18 @@ mod tests {
         assert_eq!(status(2_000_000_000, 2, true), None);
     }
 
-    #[test]
-    fn values_from_the_file() {
+    /// The probe keeps its last valid value over an out-of-range one; 2^31 wraps to a FAULT.
+    #[tokio::test]
+    async fn probe_keeps_the_last_valid_value() {
         let d = scratch("values");
         let p = d.join("v");
-        assert_eq!(read_value(&p), Ok(0), "missing reads as 0");
-        std::fs::write(&p, "").unwrap();
-        assert_eq!(read_value(&p), Ok(0));
-        std::fs::write(&p, "12\n").unwrap();
-        assert_eq!(read_value(&p), Ok(12));
-        std::fs::write(&p, "2147483648").unwrap();
-        assert_eq!(read_value(&p), Ok(2_147_483_648), "2^31 is still accepted");
-        std::fs::write(&p, "2147483649").unwrap();
-        assert_eq!(read_value(&p), Err(2_147_483_649));
-        std::fs::write(&p, "-2147483649").unwrap();
-        assert_eq!(read_value(&p), Err(-2_147_483_649));
-        std::fs::write(&p, "99999999999999999999999").unwrap();
-        assert!(read_value(&p).is_err());
+        let mut probe = FileProbe::new(&fc(0, false), &track(&p, 1, false, None), "rs".into()).unwrap();
+        for (text, value) in [("", 0), ("12\n", 12), ("2147483649", 12), ("-7", -7), ("2147483648", -(1 << 31))] {
+            std::fs::write(&p, text).unwrap();
+            let ok = probe.check().await;
+            assert_eq!(probe.value, value, "{text:?}");
+            assert_eq!(ok, value > i64::from(i32::MIN), "{text:?}");
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -307,20 +248,52 @@ mod tests {
         assert_eq!(schedule(&cs[1]).delay_loop, Duration::from_secs(30));
     }
 
-    struct Rec(std::sync::Arc<std::sync::Mutex<Vec<bool>>>);
+    /// Records the engine's calls as text: "up"/"down", "weight N".
+    struct Rec(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
     impl crate::check::engine::Health for Rec {
         fn set_alive(&mut self, _vs: usize, _rs: usize, alive: bool) {
-            self.0.lock().unwrap().push(alive);
+            self.0.lock().unwrap().push(if alive { "up" } else { "down" }.into());
         }
-        fn set_weight(&mut self, _vs: usize, _rs: usize, _weight: u32) {}
+        fn set_weight(&mut self, _vs: usize, _rs: usize, weight: u32) {
+            self.0.lock().unwrap().push(format!("weight {weight}"));
+        }
+    }
+
+    /// Runs the FILE_CHECK config `text` (its file at `p`) through the engine: after a first
+    /// poll, writes each of `values` and waits for the engine's next call; returns the calls.
+    async fn through_engine(text: &str, p: &Path, values: &[&str]) -> Vec<String> {
+        use crate::check::engine;
+        let cfg = crate::config::load_str("t.conf", text, &Default::default()).0;
+        let specs = engine::specs(&cfg);
+        assert_eq!(specs.len(), 1);
+        let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut rec = Rec(ev.clone());
+        let scenario = {
+            let ev = ev.clone();
+            let p = p.to_path_buf();
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            async move {
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                let mut n = ev.lock().unwrap().len();
+                for v in values {
+                    std::fs::write(&p, v).unwrap();
+                    let end = tokio::time::Instant::now() + Duration::from_secs(4);
+                    while ev.lock().unwrap().len() <= n && tokio::time::Instant::now() < end {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    n = ev.lock().unwrap().len();
+                }
+            }
+        };
+        engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
+        ev.lock().unwrap().clone()
     }
 
     /// Through the engine: writing a fault value takes the real server down within a poll,
-    /// clearing it brings it back.
+    /// clearing it brings it back; with weight 0 the weight never moves.
     #[tokio::test]
     async fn engine_follows_the_file() {
-        use crate::check::engine;
         let d = scratch("engine");
         let p = d.join("state");
         let text = format!(
@@ -328,32 +301,25 @@ mod tests {
              delay_loop 30\n real_server 10.0.0.2 80 {{\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
             p.display()
         );
-        let cfg = crate::config::load_str("t.conf", &text, &Default::default()).0;
-        let specs = engine::specs(&cfg);
-        assert_eq!(specs.len(), 1);
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "0\n", "init_file");
-        let ev = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let mut rec = Rec(ev.clone());
-        let scenario = {
-            let ev = ev.clone();
-            let p = p.clone();
-            async move {
-                let wait = async |n: usize| {
-                    let end = tokio::time::Instant::now() + Duration::from_secs(4);
-                    while ev.lock().unwrap().len() < n && tokio::time::Instant::now() < end {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                };
-                tokio::time::sleep(Duration::from_millis(1200)).await;
-                assert!(ev.lock().unwrap().is_empty(), "0 is ok");
-                std::fs::write(&p, "1\n").unwrap();
-                wait(1).await;
-                std::fs::write(&p, "0\n").unwrap();
-                wait(2).await;
-            }
-        };
-        engine::run(specs, &mut rec, scenario, engine::Seed::new(1)).await;
-        assert_eq!(*ev.lock().unwrap(), [false, true]);
+        let calls = through_engine(&text, &p, &["1\n", "0\n"]).await;
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "0\n");
+        assert_eq!(calls, ["down", "up"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A weighted FILE_CHECK moves the real server's weight by value x weight (here 1 + 5 x 2),
+    /// back to the configured weight at 0, and a FAULT (value x weight <= -2^31) takes it down.
+    #[tokio::test]
+    async fn engine_moves_the_weight() {
+        let d = scratch("weight");
+        let p = d.join("state");
+        let text = format!(
+            "track_file tf {{\n file {}\n weight 2\n init_file 0 overwrite\n}}\nvirtual_server 10.0.0.1 80 {{\n \
+             delay_loop 30\n real_server 10.0.0.2 80 {{\n weight 1\n FILE_CHECK {{\n track_file tf\n }}\n }}\n}}\n",
+            p.display()
+        );
+        let calls = through_engine(&text, &p, &["5\n", "0\n", "-1073741824\n"]).await;
+        assert_eq!(calls, ["weight 11", "weight 1", "down"]);
         let _ = std::fs::remove_dir_all(&d);
     }
 }

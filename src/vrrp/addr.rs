@@ -11,7 +11,7 @@ use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
 
-use crate::config::vrrp::{IpAddress, Scope};
+use crate::config::vrrp::IpAddress;
 
 const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
@@ -47,17 +47,6 @@ pub struct Vip {
     pub deprecated: bool,
 }
 
-fn scope_num(s: Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Other(n) => n,
-    }
-}
-
 impl Vip {
     /// From a `virtual_ipaddress` line; `dev` is the line's device or the instance's interface.
     pub fn from_config(a: &IpAddress, dev: &str, ifindex: u32) -> Vip {
@@ -90,7 +79,7 @@ impl Vip {
             prefix: a.prefix,
             ifindex,
             dev: dev.to_string(),
-            scope: scope_num(a.scope),
+            scope: a.scope.number(),
             label: a.label.clone(),
             brd,
             flags,
@@ -265,6 +254,7 @@ impl Netlink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::vrrp::Scope;
 
     fn vip() -> Vip {
         Vip {

@@ -22,6 +22,7 @@
 //! Validation of received packets happens before this machine (see `vrrp::wire`); an advert
 //! reaching [`Instance::handle`] is one keepalived would accept for processing.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -62,8 +63,11 @@ pub struct Params {
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert`: send one more advert before yielding to a higher priority.
     pub higher_prio_send_advert: bool,
-    /// GARP pacing on becoming master: a burst now and another after `garp_master_delay`.
+    /// GARP pacing on becoming master: a burst now and another after `garp_master_delay`
+    /// (zero: no second burst).
     pub garp_master_delay: Duration,
+    /// After a lower-priority advert as master: a burst now and another after this (zero: none).
+    pub garp_lower_prio_delay: Duration,
     /// `garp_master_refresh`: periodic bursts while master (`None` = off).
     pub garp_master_refresh: Option<Duration>,
     /// Member of a vrrp_sync_group: becoming master needs the group's consent.
@@ -84,6 +88,7 @@ impl Params {
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             garp_master_delay: Duration::from_secs(5),
+            garp_lower_prio_delay: Duration::from_secs(5),
             garp_master_refresh: None,
             sync_group: false,
         }
@@ -102,6 +107,9 @@ pub struct Advert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Start,
+    /// Instead of `Start` after a reload: carry on in the predecessor's state (keepalived 2.2.7
+    /// keeps a MASTER master across SIGHUP, without an election or notifies).
+    Resume(State),
     /// The deadline returned by [`Instance::next_deadline`] was reached.
     Timer,
     Advert(Advert),
@@ -125,7 +133,7 @@ pub enum Action {
     AddAddresses,
     RemoveAddresses,
     /// Send one burst of gratuitous ARPs / unsolicited NAs for the addresses.
-    SendGarp,
+    SendGarp(Garp),
     /// Entered this state (run notify scripts, write the FIFO, log).
     Notify(State),
     /// Received a lower-priority advert while master (keepalived logs "forcing new election").
@@ -135,6 +143,19 @@ pub enum Action {
     },
     /// Sync group member: our Master_Down expired; ask the group whether we may be master.
     WantMaster,
+}
+
+/// Why a GARP burst is sent: keepalived sizes each kind with its own repeat count
+/// (`garp_master_repeat`, `garp_lower_prio_repeat`, `garp_master_refresh_repeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Garp {
+    /// On becoming master, and the delayed second burst.
+    Master,
+    /// A master heard a lower-priority advert (two masters): re-claim the addresses, and
+    /// again after `garp_lower_prio_delay`.
+    LowerPrio,
+    /// `garp_master_refresh` while master.
+    Refresh,
 }
 
 #[derive(Debug, Clone)]
@@ -147,8 +168,12 @@ pub struct Instance {
     master_adver_int: Duration,
     /// BACKUP: when we take over. MASTER: when we next advertise.
     timer: Option<Instant>,
-    /// MASTER: when the delayed GARP burst (and then each refresh) is due.
-    garp_timer: Option<Instant>,
+    /// MASTER: when the delayed second GARP burst is due, each lower-priority advert's own
+    /// delayed burst (keepalived arms a timer per advert; measured: they all fire), and the
+    /// next refresh.
+    garp_second: Option<Instant>,
+    garp_lower_prio: VecDeque<Instant>,
+    garp_refresh: Option<Instant>,
     /// BACKUP with preempt_delay: when preemption becomes allowed.
     preempt_at: Option<Instant>,
     faulted: bool,
@@ -169,7 +194,9 @@ impl Instance {
             priority: prio,
             master_adver_int: mai,
             timer: None,
-            garp_timer: None,
+            garp_second: None,
+            garp_lower_prio: VecDeque::new(),
+            garp_refresh: None,
             preempt_at: None,
             faulted: false,
             want_master: false,
@@ -237,16 +264,17 @@ impl Instance {
 
     /// The earliest time at which [`Event::Timer`] must be delivered.
     pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.timer, self.garp_timer) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timer, self.garp_second, self.garp_lower_prio.front().copied(), self.garp_refresh]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
         let mut out = Vec::new();
         match ev {
             Event::Start => self.start(now, &mut out),
+            Event::Resume(was) => self.resume(now, was, &mut out),
             Event::Timer => self.on_timer(now, &mut out),
             Event::Advert(a) => self.on_advert(now, a, &mut out),
             Event::Fault(f) => self.on_fault(now, f, &mut out),
@@ -274,10 +302,41 @@ impl Instance {
         }
     }
 
+    fn resume(&mut self, now: Instant, was: State, out: &mut Vec<Action>) {
+        if self.state != State::Init {
+            return;
+        }
+        match was {
+            State::Master if !self.faulted => {
+                self.state = State::Master;
+                // An advert at once: the new priority or interval reaches the backups now.
+                out.push(Action::SendAdvert { priority: self.priority });
+                out.push(Action::AddAddresses);
+                self.master_adver_int = self.p.advert_int;
+                self.master_src = Some(self.p.src);
+                self.master_priority = self.priority;
+                self.timer = Some(now + self.p.advert_int);
+                self.garp_refresh = self.p.garp_master_refresh.map(|r| now + r);
+            }
+            State::Master => {
+                // Faulted by the new config: hand over at once, as a master entering FAULT does.
+                out.push(Action::SendAdvert { priority: 0 });
+                out.push(Action::RemoveAddresses);
+                self.enter_fault(out);
+            }
+            State::Fault if self.faulted => self.state = State::Fault,
+            _ if self.faulted => self.enter_fault(out),
+            _ => {
+                self.state = State::Backup;
+                self.timer = Some(now + self.master_down());
+            }
+        }
+    }
+
     fn enter_backup(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.state = State::Backup;
         self.want_master = false;
-        self.garp_timer = None;
+        self.clear_garps();
         self.preempt_at = None;
         self.timer = Some(now + self.master_down());
         out.push(Action::Notify(State::Backup));
@@ -288,13 +347,14 @@ impl Instance {
         // The advert goes first so that an old master drops its addresses.
         out.push(Action::SendAdvert { priority: self.priority });
         out.push(Action::AddAddresses);
-        out.push(Action::SendGarp);
+        out.push(Action::SendGarp(Garp::Master));
         out.push(Action::Notify(State::Master));
         self.master_adver_int = self.p.advert_int;
         self.master_src = Some(self.p.src);
         self.master_priority = self.priority;
         self.timer = Some(now + self.p.advert_int);
-        self.garp_timer = Some(now + self.p.garp_master_delay);
+        self.garp_second = after(now, self.p.garp_master_delay);
+        self.garp_refresh = self.p.garp_master_refresh.map(|r| now + r);
         self.preempt_at = None;
     }
 
@@ -311,18 +371,27 @@ impl Instance {
         self.state = State::Fault;
         self.want_master = false;
         self.timer = None;
-        self.garp_timer = None;
+        self.clear_garps();
         self.preempt_at = None;
         out.push(Action::Notify(State::Fault));
     }
 
     fn on_timer(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.state == State::Master
-            && let Some(g) = self.garp_timer
-            && g <= now
-        {
-            out.push(Action::SendGarp);
-            self.garp_timer = self.p.garp_master_refresh.map(|r| now + r);
+        if self.state == State::Master {
+            if self.garp_second.is_some_and(|t| t <= now) {
+                self.garp_second = None;
+                out.push(Action::SendGarp(Garp::Master));
+            }
+            while self.garp_lower_prio.front().is_some_and(|t| *t <= now) {
+                self.garp_lower_prio.pop_front();
+                out.push(Action::SendGarp(Garp::LowerPrio));
+            }
+            if let (Some(t), Some(r)) = (self.garp_refresh, self.p.garp_master_refresh)
+                && t <= now
+            {
+                self.garp_refresh = Some(now + r);
+                out.push(Action::SendGarp(Garp::Refresh));
+            }
         }
         let Some(t) = self.timer else { return };
         if t > now {
@@ -407,7 +476,8 @@ impl Instance {
                 out.push(Action::SendAdvert { priority: self.priority });
                 self.timer = Some(now + self.p.advert_int);
             }
-            out.push(Action::SendGarp);
+            out.push(Action::SendGarp(Garp::LowerPrio));
+            self.garp_lower_prio.extend(after(now, self.p.garp_lower_prio_delay));
         }
     }
 
@@ -440,6 +510,12 @@ impl Instance {
         }
     }
 
+    fn clear_garps(&mut self) {
+        self.garp_second = None;
+        self.garp_lower_prio.clear();
+        self.garp_refresh = None;
+    }
+
     fn stop(&mut self, out: &mut Vec<Action>) {
         if self.state == State::Master {
             out.push(Action::SendAdvert { priority: 0 });
@@ -447,9 +523,14 @@ impl Instance {
         }
         self.state = State::Stopped;
         self.timer = None;
-        self.garp_timer = None;
+        self.clear_garps();
         out.push(Action::Notify(State::Stopped));
     }
+}
+
+/// `now + d`, or None for a zero delay (keepalived's "0: no second burst").
+fn after(now: Instant, d: Duration) -> Option<Instant> {
+    (!d.is_zero()).then(|| now + d)
 }
 
 #[cfg(test)]
@@ -502,7 +583,7 @@ mod tests {
             [
                 Action::SendAdvert { priority: 100 },
                 Action::AddAddresses,
-                Action::SendGarp,
+                Action::SendGarp(Garp::Master),
                 Action::Notify(State::Master)
             ]
         );
@@ -513,7 +594,7 @@ mod tests {
         let mut t = d;
         while t < d + Duration::from_secs(6) {
             t = i.next_deadline().unwrap();
-            garps += i.handle(t, Event::Timer).iter().filter(|a| **a == Action::SendGarp).count();
+            garps += i.handle(t, Event::Timer).iter().filter(|a| matches!(a, Action::SendGarp(_))).count();
         }
         assert_eq!(garps, 1, "one delayed burst, no refresh configured");
     }
@@ -609,7 +690,7 @@ mod tests {
             [
                 Action::ForcingElection { from: ip(12), priority: 100 },
                 Action::SendAdvert { priority: 255 },
-                Action::SendGarp
+                Action::SendGarp(Garp::LowerPrio)
             ]
         );
         assert_eq!(i.state(), State::Master);
@@ -623,6 +704,81 @@ mod tests {
         assert_eq!(i.state(), State::Backup);
     }
 
+    /// A reload resumes the predecessor's state without an election or a notify; a MASTER
+    /// re-asserts its addresses and advertises at once.
+    #[test]
+    fn resume_keeps_state_without_notifies() {
+        let t0 = Instant::now();
+        let mut m = Instance::new(v2(150));
+        let acts = m.handle(t0, Event::Resume(State::Master));
+        assert_eq!(acts, [Action::SendAdvert { priority: 150 }, Action::AddAddresses]);
+        assert_eq!((m.state(), m.next_deadline()), (State::Master, Some(t0 + Duration::from_secs(1))));
+        assert!(m.handle(t0, Event::Start).is_empty(), "no second start");
+
+        let mut b = Instance::new(v2(100));
+        assert!(b.handle(t0, Event::Resume(State::Backup)).is_empty());
+        assert_eq!((b.state(), b.next_deadline()), (State::Backup, Some(t0 + b.master_down())));
+
+        // Faulted by the new config: a resumed master hands over (priority 0) and drops its VIPs.
+        let mut f = Instance::new(v2(150));
+        f.handle(t0, Event::Fault(true));
+        let acts = f.handle(t0, Event::Resume(State::Master));
+        assert_eq!(acts, [Action::SendAdvert { priority: 0 }, Action::RemoveAddresses, Action::Notify(State::Fault)]);
+        let mut f = Instance::new(v2(150));
+        f.handle(t0, Event::Fault(true));
+        assert!(f.handle(t0, Event::Resume(State::Fault)).is_empty(), "still FAULT: no notify");
+    }
+
+    /// The GARP timers of a master (keepalived's defaults: second bursts 5 s after becoming
+    /// master and after a lower-priority advert; refresh when configured; 0 = no second burst).
+    #[test]
+    fn garp_second_bursts_and_refresh() {
+        let garps = |i: &mut Instance, from: Instant, until: Instant| {
+            let mut got = Vec::new();
+            while let Some(t) = i.next_deadline().filter(|t| *t <= until).map(|t| t.max(from)) {
+                for a in i.handle(t, Event::Timer) {
+                    if let Action::SendGarp(k) = a {
+                        got.push((t - from, k));
+                    }
+                }
+            }
+            got
+        };
+        let mut p = v2(255);
+        p.initial_master = true;
+        p.garp_master_refresh = Some(Duration::from_secs(7));
+        let (mut i, t0) = started(p.clone());
+        let s = Duration::from_secs;
+        for at in [2, 3] {
+            let acts = i.handle(t0 + s(at), advert(12, 100));
+            assert!(acts.contains(&Action::SendGarp(Garp::LowerPrio)));
+        }
+        assert_eq!(
+            garps(&mut i, t0, t0 + s(15)),
+            [
+                (s(5), Garp::Master),
+                (s(7), Garp::LowerPrio),
+                (s(7), Garp::Refresh),
+                (s(8), Garp::LowerPrio),
+                (s(14), Garp::Refresh)
+            ]
+        );
+
+        p.garp_master_delay = Duration::ZERO;
+        p.garp_lower_prio_delay = Duration::ZERO;
+        p.garp_master_refresh = None;
+        let (mut i, t0) = started(p);
+        i.handle(t0 + s(1), advert(12, 100));
+        assert_eq!(garps(&mut i, t0, t0 + s(15)), [], "delay 0: no second bursts");
+        // Leaving MASTER cancels pending bursts.
+        let (mut i, _) = started(v2(100));
+        let d = i.next_deadline().unwrap();
+        i.handle(d, Event::Timer);
+        i.handle(d + s(1), advert(12, 50));
+        i.handle(d + s(1), advert(12, 150));
+        assert_eq!(i.state(), State::Backup);
+        assert_eq!((i.garp_second, i.garp_lower_prio.len(), i.garp_refresh), (None, 0, None));
+    }
     #[test]
     fn equal_priority_tie_break_by_address() {
         let (mut i, _) = started(v2(100));

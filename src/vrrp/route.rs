@@ -133,17 +133,6 @@ impl fmt::Display for SpecError {
     }
 }
 
-fn scope_num(s: Scope) -> u8 {
-    match s {
-        Scope::Global => 0,
-        Scope::Site => 200,
-        Scope::Link => 253,
-        Scope::Host => 254,
-        Scope::Nowhere => 255,
-        Scope::Other(n) => n,
-    }
-}
-
 fn route_type(kind: Option<&str>) -> u8 {
     match kind {
         Some("local") => 2,
@@ -239,7 +228,7 @@ pub fn route_from_config(r: &Route) -> Result<(RouteSpec, Vec<String>), SpecErro
         dev: r.dev.clone(),
         table: table_num(r.table.as_deref())?,
         metric: r.metric,
-        scope: r.scope.map(scope_num),
+        scope: r.scope.map(Scope::number),
         kind: route_type(r.kind.as_deref()),
         proto,
         tos,

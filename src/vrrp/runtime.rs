@@ -1,6 +1,7 @@
 //! The VRRP side of the daemon: one tokio task per instance drives `fsm::Instance` with timers
 //! from `next_deadline()` and executes its actions (adverts, VIPs, GARP bursts, notifies).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use super::garp::{GarpSocket, Pacing};
 use super::link;
 use super::route;
 use super::socket::{self, Rx6, VrrpSocket4, VrrpSocket6};
+use super::stats::{Registry, Stats, bump};
 use super::track::{self, Status, Tracked};
 use super::validate::{self, Expect, Reject, RxStats};
 use super::vmac::{self, Vmac};
@@ -32,11 +34,19 @@ mod group;
 
 /// Runs every configured VRRP instance until `stop` completes, then stops them gracefully
 /// (priority-0 advert, VIPs removed, STOP notifies). With `enabled` false (`-C`) or no
-/// instance it only waits for `stop`.
-pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bool, stop: F) -> Result<()> {
-    let instances: Vec<&VrrpInstance> = cfg.vrrp.instances.iter().filter(|i| !i.removed).collect();
-    let statics = route::Statics::from_config(&cfg.vrrp);
-    if !enabled || (instances.is_empty() && statics.is_empty()) {
+/// instance it only waits for `stop`. Each started instance's counters are listed in `stats`
+/// (the SIGUSR2 dump). A configuration received on `reloads` (SIGHUP) replaces the running
+/// one as keepalived 2.2.7 does it: see [`Generation::reload`].
+pub async fn run_until<F: Future<Output = Result<()>>>(
+    cfg: &Config,
+    enabled: bool,
+    stats: &Registry,
+    mut reloads: Option<UnboundedReceiver<Arc<Config>>>,
+    stop: F,
+) -> Result<()> {
+    let configured =
+        cfg.vrrp.instances.iter().any(|i| !i.removed) || !route::Statics::from_config(&cfg.vrrp).is_empty();
+    if !enabled || !configured {
         return stop.await;
     }
     let nl = match Netlink::open() {
@@ -50,86 +60,239 @@ pub async fn run_until<F: Future<Output = Result<()>>>(cfg: &Config, enabled: bo
         info!("Delaying startup for {} seconds", d.as_secs_f64());
         tokio::time::sleep(d).await;
     }
-    statics.set(&nl);
+    // Opened once: their scripts keep running across reloads.
     let fifos = Arc::new(open_fifos(&cfg.global));
-    let (tx, rx) = watch::channel(false);
-    let (link_tx, _) = broadcast::channel(256);
-    let mut tasks = Vec::new();
-    let scripts = &cfg.vrrp.scripts;
-    let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
-    let mut files = group::Files::new(&cfg.vrrp.track_files);
-    let mut runners = Vec::new();
-    for inst in instances {
-        let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
-            Ok(mut r) => {
-                r.fifos = fifos.clone();
-                r
-            }
-            Err(e) => {
-                error!("({}) cannot start: {e:#}", inst.name);
-                continue;
-            }
-        };
-        // A sync group's trackers apply to each of its members.
-        let sg = group::of(&cfg.vrrp, &inst.name);
-        let (ttx, trx) = unbounded_channel();
-        for t in inst.track_scripts.iter().chain(sg.iter().flat_map(|g| &g.track_scripts)) {
-            let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
-                warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
-                continue;
-            };
-            let Some(sc) = scripts.get(idx) else { continue };
-            let (weight, reverse) = match t.weight {
-                Some(w) => (w, t.reverse),
-                None => (sc.weight, sc.weight_reverse),
-            };
-            let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
-            r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
-            if let Some(list) = subs.get_mut(idx) {
-                list.push(ttx.clone());
-            }
+    let statics = route::Statics::from_config(&cfg.vrrp);
+    statics.set(&nl);
+    let mut current = Generation::start(cfg, &nl, &fifos, stats, statics, HashMap::new());
+    tokio::pin!(stop);
+    let r = loop {
+        tokio::select! {
+            r = &mut stop => break r,
+            Some(new) = recv_opt(&mut reloads) => current = current.reload(&new, &nl, &fifos, stats).await,
         }
-        if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
-            r.track_rx = Some(trx);
-        }
-        if let Some(g) = sg {
-            r.track_group_interfaces(g);
-        }
-        r.file_rx = files.subscribe(&mut r.tracked, &inst.track_files, sg, &inst.name);
-        if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
-            r.link_rx = Some(link_tx.subscribe());
-        }
-        runners.push(r);
-    }
-    let groups = group::link(&cfg.vrrp, &mut runners, &fifos);
-    for r in runners {
-        tasks.push(tokio::spawn(r.run(rx.clone())));
-    }
-    let monitor = tokio::spawn(link::monitor(link_tx));
-    let mut script_tasks = Vec::new();
-    for (idx, list) in subs.into_iter().enumerate() {
-        if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
-            script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
-        }
-    }
-    if let Some(w) = files.into_watch() {
-        script_tasks.push(tokio::spawn(w));
-    }
-    let r = stop.await;
-    monitor.abort();
-    for t in &script_tasks {
-        t.abort();
-    }
-    let _ = tx.send(true);
-    for t in tasks {
-        let _ = t.await;
-    }
-    // keepalived notifies the groups' STOP after their members'.
-    for g in &groups {
-        g.notify(None);
-    }
-    statics.clear(&nl);
+    };
+    current.stop(&nl).await;
     r
+}
+
+/// How the runtime ends an instance's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    Run,
+    /// Graceful stop: priority-0 advert, VIPs removed, STOP notifies.
+    Stop,
+    /// Reload: end without touching the system and hand the state to the successor.
+    Handover,
+}
+
+/// What a running instance passes to its successor on reload.
+struct Handover {
+    state: State,
+    vips: Vec<Vip>,
+    routing: route::Routing,
+}
+
+/// How a reload pairs old and new instances (keepalived 2.2.7: VRID, address family and
+/// interface; names may change).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct InstanceKey {
+    vrid: Option<u8>,
+    v6: bool,
+    interface: Option<String>,
+}
+
+impl InstanceKey {
+    fn of(i: &VrrpInstance) -> Self {
+        InstanceKey { vrid: i.vrid, v6: i.ipv6 == Some(true), interface: i.interface.clone() }
+    }
+}
+
+/// An instance's task and what a reload needs to know of it.
+struct Running {
+    key: InstanceKey,
+    /// Its config, to diff against the successor's.
+    inst: VrrpInstance,
+    /// Member of a sync group or with a VMAC: restarted on reload rather than resumed.
+    restart_on_reload: bool,
+    ctl: watch::Sender<Control>,
+    task: tokio::task::JoinHandle<Option<Handover>>,
+}
+
+/// The instances of one configuration, with their trackers and sync groups.
+struct Generation {
+    running: Vec<Running>,
+    monitor: tokio::task::JoinHandle<()>,
+    script_tasks: Vec<tokio::task::JoinHandle<()>>,
+    groups: Vec<Arc<group::Shared>>,
+    statics: route::Statics,
+    /// The static_* config the statics came from (a reload re-applies them only if changed).
+    static_cfg: StaticCfg,
+}
+
+type StaticCfg = (Vec<crate::config::vrrp::IpAddress>, Vec<crate::config::vrrp::Route>, Vec<crate::config::vrrp::Rule>);
+
+fn static_cfg(cfg: &Config) -> StaticCfg {
+    (cfg.vrrp.static_addresses.clone(), cfg.vrrp.static_routes.clone(), cfg.vrrp.static_rules.clone())
+}
+
+impl Generation {
+    /// Starts the instances of `cfg`; those with an entry in `handovers` resume its state.
+    fn start(
+        cfg: &Config,
+        nl: &Arc<Netlink>,
+        fifos: &Arc<Vec<std::fs::File>>,
+        stats: &Registry,
+        statics: route::Statics,
+        mut handovers: HashMap<InstanceKey, Handover>,
+    ) -> Generation {
+        let (link_tx, _) = broadcast::channel(256);
+        let scripts = &cfg.vrrp.scripts;
+        let mut subs: Vec<Vec<_>> = vec![Vec::new(); scripts.len()];
+        let mut files = group::Files::new(&cfg.vrrp.track_files);
+        let mut runners = Vec::new();
+        let mut meta = Vec::new();
+        for inst in cfg.vrrp.instances.iter().filter(|i| !i.removed) {
+            let mut r = match Runner::new(inst, &cfg.global, nl.clone()) {
+                Ok(mut r) => {
+                    r.fifos = fifos.clone();
+                    r.counters = stats.add(&inst.name);
+                    r
+                }
+                Err(e) => {
+                    error!("({}) cannot start: {e:#}", inst.name);
+                    continue;
+                }
+            };
+            let key = InstanceKey::of(inst);
+            r.resume = handovers.remove(&key);
+            // A sync group's trackers apply to each of its members.
+            let sg = group::of(&cfg.vrrp, &inst.name);
+            let (ttx, trx) = unbounded_channel();
+            for t in inst.track_scripts.iter().chain(sg.iter().flat_map(|g| &g.track_scripts)) {
+                let Some(idx) = scripts.iter().position(|s| s.name == t.name && !s.removed) else {
+                    warn!("({}) track_script {} not found - ignoring", inst.name, t.name);
+                    continue;
+                };
+                let Some(sc) = scripts.get(idx) else { continue };
+                let (weight, reverse) = match t.weight {
+                    Some(w) => (w, t.reverse),
+                    None => (sc.weight, sc.weight_reverse),
+                };
+                let status = track::RiseFall::new(sc.rise, sc.fall, sc.init_fail).status;
+                r.tracked.push((Key::Script(idx), Tracked { weight, reverse, status }));
+                if let Some(list) = subs.get_mut(idx) {
+                    list.push(ttx.clone());
+                }
+            }
+            if r.tracked.iter().any(|(k, _)| matches!(k, Key::Script(_))) {
+                r.track_rx = Some(trx);
+            }
+            if let Some(g) = sg {
+                r.track_group_interfaces(g);
+            }
+            r.file_rx = files.subscribe(&mut r.tracked, &inst.track_files, sg, &inst.name);
+            if r.tracked.iter().any(|(k, _)| matches!(k, Key::If(_))) {
+                r.link_rx = Some(link_tx.subscribe());
+            }
+            meta.push((key, inst.clone(), sg.is_some() || inst.use_vmac.is_some()));
+            runners.push(r);
+        }
+        let groups = group::link(&cfg.vrrp, &mut runners, fifos);
+        let running = runners
+            .into_iter()
+            .zip(meta)
+            .map(|(r, (key, inst, restart_on_reload))| {
+                let (ctl, rx) = watch::channel(Control::Run);
+                Running { key, inst, restart_on_reload, ctl, task: tokio::spawn(r.run(rx)) }
+            })
+            .collect();
+        let monitor = tokio::spawn(link::monitor(link_tx));
+        let mut script_tasks = Vec::new();
+        for (idx, list) in subs.into_iter().enumerate() {
+            if let Some(sc) = scripts.get(idx).filter(|_| !list.is_empty()) {
+                script_tasks.push(tokio::spawn(track::run_script(idx, sc.clone(), list)));
+            }
+        }
+        if let Some(w) = files.into_watch() {
+            script_tasks.push(tokio::spawn(w));
+        }
+        Generation { running, monitor, script_tasks, groups, statics, static_cfg: static_cfg(cfg) }
+    }
+
+    /// Ends every instance task: `handover(r)` says which hand their state over instead of
+    /// stopping. Returns the handovers by key.
+    async fn end(&mut self, handover: impl Fn(&Running) -> bool) -> HashMap<InstanceKey, Handover> {
+        self.monitor.abort();
+        for t in &self.script_tasks {
+            t.abort();
+        }
+        for r in &self.running {
+            let _ = r.ctl.send(if handover(r) { Control::Handover } else { Control::Stop });
+        }
+        let mut out = HashMap::new();
+        for r in std::mem::take(&mut self.running) {
+            if let Ok(Some(h)) = r.task.await {
+                out.insert(r.key, h);
+            }
+        }
+        // keepalived notifies the groups' STOP after their members'.
+        for g in &self.groups {
+            g.notify(None);
+        }
+        out
+    }
+
+    /// Graceful stop of everything, static addresses last.
+    async fn stop(mut self, nl: &Netlink) {
+        self.end(|_| false).await;
+        self.statics.clear(nl);
+    }
+
+    /// SIGHUP with a changed configuration, as keepalived 2.2.7 applies it (measured): an
+    /// instance that still exists (same VRID, family and interface) carries on in its state, a
+    /// MASTER keeping its VIPs without an election or notify (new VIPs are added and announced,
+    /// dropped ones removed); an instance gone from the config stops as at shutdown (priority
+    /// 0, VIPs removed); a new one starts in BACKUP. Sync group members and VMAC instances are
+    /// restarted instead (their group and interface state is not carried over yet).
+    async fn reload(
+        mut self,
+        new: &Config,
+        nl: &Arc<Netlink>,
+        fifos: &Arc<Vec<std::fs::File>>,
+        stats: &Registry,
+    ) -> Generation {
+        let next: HashMap<InstanceKey, &VrrpInstance> =
+            new.vrrp.instances.iter().filter(|i| !i.removed).map(|i| (InstanceKey::of(i), i)).collect();
+        let resumable = |r: &Running| {
+            !r.restart_on_reload
+                && next.get(&r.key).is_some_and(|n| group::of(&new.vrrp, &n.name).is_none() && n.use_vmac.is_none())
+        };
+        let old: HashMap<InstanceKey, VrrpInstance> =
+            self.running.iter().filter(|r| resumable(r)).map(|r| (r.key.clone(), r.inst.clone())).collect();
+        let mut handovers = self.end(resumable).await;
+        for (key, h) in handovers.iter_mut() {
+            let (Some(o), Some(n)) = (old.get(key), next.get(key)) else { continue };
+            if h.state != State::Master {
+                continue;
+            }
+            // The predecessor's addresses and routes the successor does not have go now.
+            let label = format!("({})", n.name);
+            if o.vroutes != n.vroutes || o.vrules != n.vrules {
+                std::mem::take(&mut h.routing).clear(nl, &label, "Virtual");
+            }
+        }
+        let statics = if static_cfg(new) == self.static_cfg {
+            std::mem::take(&mut self.statics)
+        } else {
+            self.statics.clear(nl);
+            let s = route::Statics::from_config(&new.vrrp);
+            s.set(nl);
+            s
+        };
+        stats.clear();
+        Generation::start(new, nl, fifos, stats, statics, handovers)
+    }
 }
 
 /// Everything one instance needs at run time, derived from the config once.
@@ -150,8 +313,17 @@ struct Runner {
     adver_int: Duration,
     vips: Vec<Vip>,
     pacing: Pacing,
+    /// GARPs per burst after a lower-priority advert and per refresh (0: none).
+    lower_prio_repeat: u32,
+    refresh_repeat: u32,
     old_unicast: bool,
     stats: RxStats,
+    /// keepalived's per-instance counters (SIGUSR2).
+    counters: Arc<Stats>,
+    /// MASTER was the last state notified (for "Released master").
+    was_master: bool,
+    /// `notify_priority_changes`: effective priority changes go to the FIFOs too.
+    notify_priority_changes: bool,
     notify: NotifyScripts,
     nopreempt: bool,
     preempt_delay: bool,
@@ -173,6 +345,10 @@ struct Runner {
     file_rx: Option<UnboundedReceiver<(usize, Status)>>,
     /// Membership of a vrrp_sync_group.
     sync: Option<group::Link>,
+    /// After a reload: the predecessor's state, resumed instead of a start.
+    resume: Option<Handover>,
+    /// `promote_secondaries` on the interface while the instance runs.
+    _promote: Option<super::sysctl::PromoteSecondaries>,
 }
 
 /// A tracked object: a vrrp_script, an interface or a track_file (by index).
@@ -190,6 +366,21 @@ struct NotifyScripts {
     fault: Option<Script>,
     stop: Option<Script>,
     generic: Option<Script>,
+    /// `notify_master_rx_lower_pri`: run (no arguments) on each lower-priority advert as master.
+    master_rx_lower_pri: Option<Script>,
+}
+
+impl NotifyScripts {
+    fn from_config(n: &crate::config::vrrp::Notify) -> Self {
+        NotifyScripts {
+            master: n.master.clone(),
+            backup: n.backup.clone(),
+            fault: n.fault.clone(),
+            stop: n.stop.clone(),
+            generic: n.generic.clone(),
+            master_rx_lower_pri: n.master_rx_lower_pri.clone(),
+        }
+    }
 }
 
 /// The fsm parameters of an instance (timers, preemption, election source).
@@ -203,6 +394,7 @@ pub fn params(inst: &VrrpInstance, g: &GlobalDefs, src: IpAddr) -> fsm::Params {
     p.lower_prio_no_advert = inst.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert);
     p.higher_prio_send_advert = inst.higher_prio_send_advert.unwrap_or(g.vrrp_higher_prio_send_advert);
     p.garp_master_delay = inst.garp.master_delay.unwrap_or(g.garp.master_delay);
+    p.garp_lower_prio_delay = inst.garp.lower_prio_delay.or(g.garp.lower_prio_delay).unwrap_or(p.garp_master_delay);
     let refresh = inst.garp.master_refresh.unwrap_or(g.garp.master_refresh);
     p.garp_master_refresh = (!refresh.is_zero()).then_some(refresh);
     p
@@ -236,6 +428,7 @@ enum Wake {
     Link(u32, bool),
     RecvError(std::io::Error),
     Stop,
+    Handover,
 }
 
 impl Runner {
@@ -292,8 +485,10 @@ impl Runner {
                 None
             }
         };
+        // virtual_ipaddress, then virtual_ipaddress_excluded: both are set while MASTER (and
+        // announced), only the first go in adverts.
         let mut vips = Vec::new();
-        for a in &inst.vips {
+        for a in inst.vips.iter().chain(&inst.evips) {
             let dev = a.dev.clone().unwrap_or_else(|| vip_if.clone());
             let idx = if dev == vip_if {
                 vip_idx
@@ -313,7 +508,7 @@ impl Runner {
             }
             _ => vw::Auth::NONE,
         };
-        let fam_vips: Vec<IpAddr> = vips.iter().map(|v| v.addr).filter(|a| a.is_ipv6() == v6).collect();
+        let fam_vips: Vec<IpAddr> = inst.vips.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == v6).collect();
         let adver_secs = inst.advert_int.as_secs().clamp(1, 255) as u8;
         let expect = Expect {
             version,
@@ -329,7 +524,6 @@ impl Runner {
         };
         let p = params(inst, g, src);
         let repeat = inst.garp.master_repeat.unwrap_or(g.garp.master_repeat);
-        let n = &inst.notify;
         // The interface itself (unless dont_track_primary) and track_interface entries.
         let mut tracked = Vec::new();
         let if_status = |name: &str| if link::is_up(name).unwrap_or(false) { Status::Up } else { Status::Down };
@@ -364,15 +558,16 @@ impl Runner {
             adver_int: inst.advert_int,
             vips,
             pacing: Pacing { repeat, garp_interval: g.garp.interval, gna_interval: g.garp.gna_interval },
+            lower_prio_repeat: inst.garp.lower_prio_repeat.or(g.garp.lower_prio_repeat).unwrap_or(repeat),
+            refresh_repeat: inst.garp.master_refresh_repeat.unwrap_or(g.garp.master_refresh_repeat),
             old_unicast: false,
             stats: RxStats::default(),
-            notify: NotifyScripts {
-                master: n.master.clone(),
-                backup: n.backup.clone(),
-                fault: n.fault.clone(),
-                stop: n.stop.clone(),
-                generic: n.generic.clone(),
-            },
+            counters: Arc::default(),
+            was_master: false,
+            notify_priority_changes: inst
+                .notify_priority_changes
+                .unwrap_or_else(|| global_flag(g, "vrrp_notify_priority_changes")),
+            notify: NotifyScripts::from_config(&inst.notify),
             first_backup: true,
             base_priority: inst.priority,
             tracked,
@@ -384,13 +579,20 @@ impl Runner {
             vmac,
             file_rx: None,
             sync: None,
+            resume: None,
+            _promote: inst.promote_secondaries.then(|| super::sysctl::PromoteSecondaries::hold(&ifname)),
         })
     }
 
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    async fn run(mut self, mut ctl: watch::Receiver<Control>) -> Option<Handover> {
         self.apply_tracking().await;
-        let acts = self.fsm.handle(Instant::now(), Event::Start);
-        self.exec(acts).await;
+        match self.resume.take() {
+            Some(h) => self.resume_from(h).await,
+            None => {
+                let acts = self.fsm.handle(Instant::now(), Event::Start);
+                self.exec(acts).await;
+            }
+        }
         self.started();
         let mut buf = vec![0u8; 4096];
         loop {
@@ -405,7 +607,11 @@ impl Runner {
                 Some((idx, st)) = recv_opt(&mut self.file_rx) => Wake::File(idx, st),
                 Some(cmd) = group::recv(&mut self.sync) => Wake::Sync(cmd),
                 Some((idx, up)) = recv_link(&mut self.link_rx) => Wake::Link(idx, up),
-                _ = stop.changed() => Wake::Stop,
+                r = ctl.changed() => match r.map(|_| *ctl.borrow()) {
+                    Ok(Control::Handover) => Wake::Handover,
+                    Ok(Control::Run) => continue,
+                    _ => Wake::Stop,
+                },
             };
             match wake {
                 Wake::Timer => {
@@ -439,6 +645,10 @@ impl Runner {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Wake::Stop => break,
+                Wake::Handover => {
+                    let routing = std::mem::take(&mut self.routing);
+                    return Some(Handover { state: self.fsm.state(), vips: std::mem::take(&mut self.vips), routing });
+                }
             }
         }
         let acts = self.fsm.handle(Instant::now(), Event::Stop);
@@ -448,6 +658,27 @@ impl Runner {
             self.stats.counts.iter().filter(|(k, _)| **k != "own" && **k != "other_vrid").map(|(_, v)| v).sum();
         if rejected > 0 {
             info!("({}) adverts rejected while running: {:?}", self.name, self.stats.counts);
+        }
+        None
+    }
+
+    /// Carries on from a predecessor's state after a reload (see [`Generation::reload`]).
+    async fn resume_from(&mut self, h: Handover) {
+        self.first_backup = false;
+        self.was_master = h.state == State::Master;
+        if h.state == State::Master {
+            for v in h.vips.iter().filter(|v| !self.vips.contains(v)) {
+                if let Err(e) = self.nl.del(v) {
+                    error!("({}) cannot remove {}/{} from {}: {e}", self.name, v.addr, v.prefix, v.dev);
+                }
+            }
+        }
+        let acts = self.fsm.handle(Instant::now(), Event::Resume(h.state));
+        let added = self.vips.iter().any(|v| !h.vips.contains(v));
+        self.exec(acts).await;
+        // keepalived announces all addresses again when one was added.
+        if self.fsm.state() == State::Master && added {
+            self.send_garps(fsm::Garp::Master);
         }
     }
 
@@ -473,6 +704,16 @@ impl Runner {
             info!("({}) Changing effective priority from {} to {prio}", self.name, self.fsm.priority());
             let acts = self.fsm.handle(now, Event::Priority(prio));
             self.exec(acts).await;
+            // 2.2.7: `INSTANCE "VI_1" MASTER_PRIORITY 130` (not before the first state).
+            let state = match self.fsm.state() {
+                State::Master => Some("MASTER"),
+                State::Backup => Some("BACKUP"),
+                State::Fault => Some("FAULT"),
+                State::Init | State::Stopped => None,
+            };
+            if let Some(word) = state.filter(|_| self.notify_priority_changes) {
+                self.write_fifos(&format!("{word}_PRIORITY"));
+            }
         }
         if fault != self.faulted {
             self.faulted = fault;
@@ -507,6 +748,7 @@ impl Runner {
                     Rx::V4(_) => validate::source_of(pkt).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
                     Rx::V6(r6) => IpAddr::V6(r6.src),
                 };
+                self.counters.rejected(&r);
                 let first = self.stats.record(&r, src);
                 match r {
                     Reject::Own | Reject::OtherVrid(_) => {}
@@ -520,6 +762,10 @@ impl Runner {
                 return;
             }
         };
+        bump(&self.counters.advert_rcvd);
+        if a.priority == 0 {
+            bump(&self.counters.pri_zero_rcvd);
+        }
         if a.old_unicast_checksum && !self.old_unicast {
             self.old_unicast = true;
             info!("({}) Setting unicast VRRPv3 checksum to old version", self.name);
@@ -584,15 +830,22 @@ impl Runner {
                         }
                     }
                 }
-                Action::SendGarp => self.send_garps(),
+                Action::SendGarp(kind) => self.send_garps(kind),
                 Action::Notify(s) => self.notify(s),
                 // Asked by the caller after exec (see the timer).
                 Action::WantMaster => {}
-                Action::ForcingElection { from, priority } => info!(
-                    "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
-                    self.name,
-                    self.fsm.priority()
-                ),
+                Action::ForcingElection { from, priority } => {
+                    info!(
+                        "({}) Received advert from {from} with lower priority {priority}, ours {}, forcing new election",
+                        self.name,
+                        self.fsm.priority()
+                    );
+                    // 2.2.7: the script and the FIFO line, but not the generic notify script.
+                    if let Some(sc) = &self.notify.master_rx_lower_pri {
+                        crate::exec::spawn(sc, &[]);
+                    }
+                    self.write_fifos("MASTER_RX_LOWER_PRI");
+                }
             }
         }
     }
@@ -631,6 +884,10 @@ impl Runner {
     }
 
     fn send_advert(&self, priority: u8) {
+        bump(&self.counters.advert_sent);
+        if priority == 0 {
+            bump(&self.counters.pri_zero_sent);
+        }
         let repr = self.advert(priority);
         let dsts: Vec<IpAddr> = if self.peers.is_empty() { vec![self.group] } else { self.peers.clone() };
         for dst in dsts {
@@ -657,18 +914,40 @@ impl Runner {
         }
     }
 
-    fn send_garps(&self) {
-        let Some(g) = self.garp.clone() else { return };
+    fn send_garps(&self, kind: fsm::Garp) {
+        let repeat = match kind {
+            fsm::Garp::Master => self.pacing.repeat,
+            fsm::Garp::LowerPrio => self.lower_prio_repeat,
+            fsm::Garp::Refresh => self.refresh_repeat,
+        };
+        let Some(g) = self.garp.clone().filter(|_| repeat > 0) else { return };
         let addrs: Vec<IpAddr> = self.vips.iter().map(|v| v.addr).collect();
         for a in &addrs {
             let what = if a.is_ipv6() { "Unsolicited Neighbour Adverts" } else { "gratuitous ARPs" };
             info!("({}) Sending/queueing {what} on {} for {a}", self.name, self.ifname);
         }
-        let pacing = self.pacing;
+        let pacing = Pacing { repeat, ..self.pacing };
         tokio::spawn(async move { g.burst(&addrs, pacing).await });
     }
 
+    /// `INSTANCE "NAME" WORD PRIORITY` to the notify FIFOs.
+    fn write_fifos(&self, word: &str) {
+        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
+        for f in self.fifos.iter() {
+            use std::io::Write;
+            if let Err(e) = (&*f).write_all(line.as_bytes()) {
+                debug!("notify fifo write failed: {e}");
+            }
+        }
+    }
+
     fn notify(&mut self, s: State) {
+        match s {
+            State::Master => bump(&self.counters.become_master),
+            State::Backup | State::Fault if self.was_master => bump(&self.counters.release_master),
+            _ => {}
+        }
+        self.was_master = s == State::Master;
         let (script, word) = match s {
             State::Master => (self.notify.master.clone(), "MASTER"),
             State::Backup => {
@@ -689,18 +968,19 @@ impl Runner {
         if let Some(sc) = script {
             crate::exec::spawn(&sc, &[]);
         }
-        let line = format!("INSTANCE \"{}\" {word} {}\n", self.name, self.fsm.priority());
-        for f in self.fifos.iter() {
-            use std::io::Write;
-            if let Err(e) = (&*f).write_all(line.as_bytes()) {
-                debug!("notify fifo write failed: {e}");
-            }
-        }
+        self.write_fifos(word);
         if let Some(sc) = self.notify.generic.clone() {
             let prio = self.fsm.priority().to_string();
             crate::exec::spawn(&sc, &["INSTANCE", &self.name, word, &prio]);
         }
     }
+}
+
+/// A global_defs switch kept in `other` (a bare keyword or a true boolean word).
+fn global_flag(g: &GlobalDefs, key: &str) -> bool {
+    g.other.iter().any(|(k, args, _)| {
+        k == key && args.first().is_none_or(|w| crate::config::tree::parse_bool(w).unwrap_or(false))
+    })
 }
 
 /// Creates the instance's VMAC (`use_vmac [NAME] [MAC]`) on `base`.
@@ -762,7 +1042,7 @@ fn vw_ttl() -> u8 {
     super::wire::ipv4::VRRP_TTL
 }
 
-async fn recv_opt(rx: &mut Option<UnboundedReceiver<(usize, Status)>>) -> Option<(usize, Status)> {
+async fn recv_opt<T>(rx: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
     match rx {
         Some(r) => r.recv().await,
         None => std::future::pending().await,

@@ -77,8 +77,11 @@ pub fn parse(text: &[u8]) -> Reading {
             }
         }
     };
+    // keepalived's range check lets 2^31 through, and its conversion to `int` wraps it to
+    // INT_MIN (measured on 2.2.7: "2147483648" puts a weight-1 tracker in FAULT, silently).
     match i32::try_from(v) {
         Ok(x) if !overflow => Reading::Value(x),
+        _ if !overflow && v == 1 << 31 => Reading::Value(i32::MIN),
         _ => Reading::Invalid(v),
     }
 }
@@ -301,6 +304,9 @@ mod tests {
         ] {
             assert_eq!(parse(text.as_bytes()), Reading::Value(want), "{text:?}");
         }
+        assert_eq!(parse(b"2147483648"), Reading::Value(i32::MIN), "2^31 wraps as in C");
+        assert_eq!(parse(b"2147483649"), Reading::Invalid(2_147_483_649));
+        assert_eq!(parse(b"-2147483649"), Reading::Invalid(-2_147_483_649));
         assert_eq!(parse(b"3000000000"), Reading::Invalid(3_000_000_000));
         assert_eq!(parse(b"-3000000000"), Reading::Invalid(-3_000_000_000));
         // strtol saturates at LONG_MAX: keepalived logs "Invalid number 9223372036854775807".

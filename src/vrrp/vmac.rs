@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use log::{debug, info, warn};
 
 use super::addr::{self, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, Netlink, Vip, push_attr};
+use super::sysctl;
 use super::wire::MacAddr;
 
 const RTM_NEWLINK: u16 = 16;
@@ -240,24 +241,6 @@ pub fn parse_link(msg: &[u8]) -> Option<LinkFacts> {
     Some(f)
 }
 
-fn sysctl_path(fam: &str, ifname: &str, key: &str) -> String {
-    format!("/proc/sys/net/{fam}/conf/{ifname}/{key}")
-}
-
-fn read_sysctl(fam: &str, ifname: &str, key: &str) -> Option<i64> {
-    std::fs::read_to_string(sysctl_path(fam, ifname, key)).ok()?.trim().parse().ok()
-}
-
-fn write_sysctl(fam: &str, ifname: &str, key: &str, val: i64) -> io::Result<()> {
-    std::fs::write(sysctl_path(fam, ifname, key), format!("{val}\n"))
-}
-
-fn set_sysctl(fam: &str, ifname: &str, key: &str, val: i64) {
-    if let Err(e) = write_sysctl(fam, ifname, key, val) {
-        warn!("cannot set net.{fam}.conf.{ifname}.{key}={val}: {e}");
-    }
-}
-
 /// rp_filter values changed for IPv4 VMACs, restored when the last VMAC goes; and how many
 /// VMACs hold the change.
 struct RpFilter {
@@ -276,7 +259,7 @@ fn rp_filter_hold() {
     if g.users > 1 {
         return;
     }
-    let all = read_sysctl("ipv4", "all", "rp_filter").unwrap_or(0);
+    let all = sysctl::read("ipv4", "all", "rp_filter").unwrap_or(0);
     if all == 0 {
         return;
     }
@@ -285,8 +268,8 @@ fn rp_filter_hold() {
         rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n != "all").collect();
     names.sort();
     for n in names {
-        let Some(cur) = read_sysctl("ipv4", &n, "rp_filter") else { continue };
-        if cur < all && write_sysctl("ipv4", &n, "rp_filter", all).is_ok() {
+        let Some(cur) = sysctl::read("ipv4", &n, "rp_filter") else { continue };
+        if cur < all && sysctl::write("ipv4", &n, "rp_filter", all).is_ok() {
             // keepalived reports only `default` and `all`; the interfaces change silently.
             if n == "default" {
                 info!("NOTICE: setting sysctl net.ipv4.conf.{n}.rp_filter from {cur} to {all}");
@@ -296,7 +279,7 @@ fn rp_filter_hold() {
             g.saved.push((n, cur));
         }
     }
-    if write_sysctl("ipv4", "all", "rp_filter", 0).is_ok() {
+    if sysctl::write("ipv4", "all", "rp_filter", 0).is_ok() {
         info!("NOTICE: setting sysctl net.ipv4.conf.all.rp_filter from {all} to 0");
         g.saved.push(("all".into(), all));
     }
@@ -309,7 +292,7 @@ fn rp_filter_release() {
         return;
     }
     for (n, v) in std::mem::take(&mut g.saved).into_iter().rev() {
-        if write_sysctl("ipv4", &n, "rp_filter", v).is_ok() && (n == "all" || n == "default") {
+        if sysctl::write("ipv4", &n, "rp_filter", v).is_ok() && (n == "all" || n == "default") {
             info!("NOTICE: resetting sysctl net.ipv4.conf.{n}.rp_filter to {v}");
         }
     }
@@ -385,13 +368,13 @@ impl Vmac {
             vmac.copy_link_local(base);
         } else {
             // An IPv4 VMAC needs no IPv6 at all (keepalived disables it).
-            let _ = write_sysctl("ipv6", name, "disable_ipv6", 1);
+            let _ = sysctl::write("ipv6", name, "disable_ipv6", 1);
             for (k, v) in [("arp_ignore", 1), ("accept_local", 1), ("promote_secondaries", 1), ("rp_filter", 0)] {
-                set_sysctl("ipv4", name, k, v);
+                sysctl::set("ipv4", name, k, v);
             }
             // The parent must not answer ARP for the VIPs with its own MAC.
-            set_sysctl("ipv4", base, "arp_ignore", 1);
-            set_sysctl("ipv4", base, "arp_filter", 1);
+            sysctl::set("ipv4", base, "arp_ignore", 1);
+            sysctl::set("ipv4", base, "arp_filter", 1);
         }
         vmac.nl.call(|seq| encode_up(index, Some(mac), seq)).map_err(|e| VmacError::Netlink("setting it up", e))?;
         Ok(vmac)

@@ -44,6 +44,18 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The kernel's number for the scope (rtnetlink's `rt_scope`).
+    pub fn number(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Site => 200,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Nowhere => 255,
+            Scope::Other(n) => n,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Scope> {
         Some(match s {
             "global" | "universe" => Scope::Global,

@@ -96,18 +96,11 @@ pub(super) fn link(v: &VrrpConfig, runners: &mut [Runner], fifos: &Arc<Vec<std::
         let gfault = group.faulted();
         let first = group.initial_notify();
         let (txs, rxs): (Vec<_>, Vec<_>) = idx.iter().map(|_| unbounded_channel()).unzip();
-        let n = &g.notify;
         let shared = Arc::new(Shared {
             name: g.name.clone(),
             group: Mutex::new(group),
             members: txs,
-            notify: NotifyScripts {
-                master: n.master.clone(),
-                backup: n.backup.clone(),
-                fault: n.fault.clone(),
-                stop: n.stop.clone(),
-                generic: n.generic.clone(),
-            },
+            notify: NotifyScripts::from_config(&g.notify),
             fifos: fifos.clone(),
         });
         for (m, (&k, rx)) in idx.iter().zip(rxs).enumerate() {
