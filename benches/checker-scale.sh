@@ -8,6 +8,11 @@
 # WINDOW seconds, with the listener's accepts over the same window (checks done per second);
 # peak RSS is VmHWM from /proc/PID/status at the end of the window.
 #
+# With STRACE_SECS=N (default 10; 0 skips), each daemon then runs again on a small config (10 x 10
+# TCP_CHECKs, 100 checks a second) with `strace -c -f` attached to its checker process for N
+# seconds: syscalls per check (counted by the listener's accepts), printed as "NAME strace ..."
+# lines and the summary tables.
+#
 # Usage: benches/checker-scale.sh [VS] [RS] [WARMUP] [WINDOW]   (defaults 1000 10 15 60)
 # Needs: keepalived 2.2.7 at /usr/sbin/keepalived (or $KEEPALIVED_REF), python3, qemu (the VM
 # script installs it).
@@ -23,18 +28,22 @@ if [ "${1:-}" != --in-vm ]; then
   mkdir -p "$OUT"
   CONF=$OUT/checkers-${VS}x${RS}.conf
   target/release/examples/genconf --checker-scale "$VS" "$RS" >"$CONF"
+  SMALL=$OUT/checkers-10x10.conf
+  target/release/examples/genconf --checker-scale 10 10 >"$SMALL"
+  # A copy, so a rebuild while the VM runs does not swap the binary under test.
+  cp target/release/keepalived "$OUT/keepalived-under-test"
   echo "config: $(wc -l <"$CONF") lines, $VS virtual servers x $RS real servers, TCP_CHECK delay_loop 1"
   echo "warm-up ${WARMUP} s, window ${WINDOW} s"
   rc=0
-  tests/vm/run-in-vm.sh --timeout $((600 + 4 * (WARMUP + WINDOW))) -- "$PWD/benches/checker-scale.sh" --in-vm \
-    "$PWD/target/release/keepalived" "$REF" "$PWD/$CONF" "$WARMUP" "$WINDOW" || rc=$?
+  tests/vm/run-in-vm.sh --timeout $((900 + 4 * (WARMUP + WINDOW) + 4 * ${STRACE_SECS:-10})) -- "$PWD/benches/checker-scale.sh" --in-vm \
+    "$PWD/$OUT/keepalived-under-test" "$REF" "$PWD/$CONF" "$WARMUP" "$WINDOW" "$PWD/$SMALL" "${STRACE_SECS:-10}" || rc=$?
   [ $rc = 77 ] && echo "SKIPPED: cannot run a QEMU VM here"
   exit $rc
 fi
 
 # ---- inside the VM ----
 shift
-OURS=$1 REF=$2 CONF=$3 WARMUP=$4 WINDOW=$5
+OURS=$1 REF=$2 CONF=$3 WARMUP=$4 WINDOW=$5 SMALL=$6 STRACE_SECS=$7
 TCK=$(getconf CLK_TCK)
 W=/run/checker-bench
 mkdir -p $W
@@ -72,6 +81,13 @@ ticks() {  # utime+stime of one process (all its threads); fields after the ")" 
   set -- $s
   echo $((${12} + ${13}))
 }
+ust() {  # "utime stime" of one process
+  local s
+  s=$(cat /proc/$1/stat 2>/dev/null) || { echo "0 0"; return; }
+  s=${s##*) }
+  set -- $s
+  echo "${12} ${13}"
+}
 hwm() { awk '/^VmHWM/ { print $2 }' /proc/$1/status 2>/dev/null || echo 0; }
 accepts() {  # ask the listener for its count
   rm -f $W/count
@@ -89,7 +105,16 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   rm -f $W/count.ready
   "$bin" -C -n -l -G -f "$CONF" -p $W/$name.pid -c $W/$name.checkers.pid -r $W/$name.vrrp.pid \
     >$W/$name.log 2>&1 &
-  local pid=$!
+  local pid=$! n_rs waited
+  # The warm-up starts once every checker has run (start-up of 10,000 checkers under TCG takes
+  # a while, for keepalived longer: its checker process parses the config again after forking).
+  n_rs=$(grep -c real_server "$CONF")
+  for ((waited = 0; waited < 600; waited++)); do
+    [ "$(accepts)" -ge "$n_rs" ] && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 1
+  done
+  echo "$name: all $n_rs checkers ran after ~${waited} s"
   sleep "$WARMUP"
   kill -0 $pid 2>/dev/null || { echo "$name: exited during warm-up:"; tail -5 $W/$name.log; kill $LPID; return 1; }
   local procs p t0=0 t1=0 c0 c1 child=0 ch0=0 ch1=0 lc0 lc1
@@ -102,11 +127,16 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   lc0=$(ticks $LPID)
   for p in $procs; do t0=$((t0 + $(ticks $p))); done
   [ "$child" != 0 ] && ch0=$(ticks $child)
+  local checker=$pid us0 us1
+  [ "$child" != 0 ] && checker=$child
+  us0=$(ust $checker)
   c0=$(accepts)
   sleep "$WINDOW"
   c1=$(accepts)
   for p in $procs; do t1=$((t1 + $(ticks $p))); done
   [ "$child" != 0 ] && ch1=$(ticks $child)
+  us1=$(ust $checker)
+  echo "$name checker process utime_ticks=$((${us1% *} - ${us0% *})) stime_ticks=$((${us1#* } - ${us0#* }))"
   lc1=$(ticks $LPID)
   e1=${EPOCHREALTIME/./}
   local rss=0 chrss=0 line=""
@@ -116,6 +146,9 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   done
   [ "$child" != 0 ] && chrss=$(hwm $child)
   echo "$name procs:$line"
+  # Check outcomes the daemon logged (a saturated run fails checks: those cost CPU too).
+  echo "$name log: lines=$(wc -l <$W/$name.log) failed=$(grep -c 'failed' $W/$name.log || true)" \
+    "success=$(grep -c 'success' $W/$name.log || true) removing=$(grep -c 'Removing service' $W/$name.log || true)"
   echo "$name cpu_ticks=$((t1 - t0)) child_ticks=$((ch1 - ch0)) hwm_kb=$rss child_hwm_kb=$chrss accepts=$((c1 - c0)) listener_ticks=$((lc1 - lc0)) elapsed_ms=$(((e1 - e0) / 1000)) ipvs_entries=$(($(wc -l </proc/net/ip_vs) - 3))"
   kill -TERM $pid
   for ((i = 0; i < 600; i++)); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
@@ -123,8 +156,39 @@ run() {  # NAME BIN: one run in its own namespace; prints "NAME key=value..." li
   kill $LPID; wait $LPID 2>/dev/null || true
 }
 
-if [ "${6:-}" = run ]; then  # inside the fresh namespace
-  run "$7" "$8"
+strace_run() {  # NAME BIN: the small config under strace -c; prints "NAME strace ..." and the table
+  local name=$1 bin=$2
+  ip link set lo up
+  python3 $W/listener.py $W/count &
+  LPID=$!
+  until [ -e $W/count.ready ]; do sleep 0.1; done
+  rm -f $W/count.ready
+  "$bin" -C -n -l -G -f "$SMALL" -p $W/s$name.pid -c $W/s$name.checkers.pid -r $W/s$name.vrrp.pid \
+    >$W/s$name.log 2>&1 &
+  local pid=$! target c0 c1
+  sleep 8
+  # keepalived -C: its checker process is the daemon's child; ours is the daemon itself.
+  target=$(pgrep -P $pid -n || echo $pid)
+  c0=$(accepts)
+  timeout -s INT "$STRACE_SECS" strace -c -f -p "$target" -o $W/s$name.strace || true
+  c1=$(accepts)
+  local calls
+  calls=$(awk '$NF == "total" { print $4 }' $W/s$name.strace)
+  echo "$name strace: target=$target checks=$((c1 - c0)) syscalls=$calls" \
+    "per_check=$(awk -v s="$calls" -v c=$((c1 - c0)) 'BEGIN { if (c > 0) printf "%.2f", s / c }')"
+  sed "s/^/$name strace| /" $W/s$name.strace
+  kill -TERM $pid
+  for ((i = 0; i < 100; i++)); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  kill -KILL $pid 2>/dev/null || true
+  kill $LPID; wait $LPID 2>/dev/null || true
+}
+
+if [ "${8:-}" = run ]; then  # inside the fresh namespace
+  run "$9" "${10}"
+  exit $?
+fi
+if [ "${8:-}" = strace ]; then
+  strace_run "$9" "${10}"
   exit $?
 fi
 
@@ -132,11 +196,17 @@ ns=0
 measure() {  # NAME BIN
   ns=$((ns + 1))
   ip netns add "chkbench$ns"
-  ip netns exec "chkbench$ns" "$0" --in-vm "$OURS" "$REF" "$CONF" "$WARMUP" "$WINDOW" run "$@" || true
+  ip netns exec "chkbench$ns" "$0" --in-vm "$OURS" "$REF" "$CONF" "$WARMUP" "$WINDOW" "$SMALL" "$STRACE_SECS" "$MODE" "$@" || true
   ip netns del "chkbench$ns"
 }
+MODE=run
 r_ref=$(measure keepalived "$REF"); echo "$r_ref"
 r_ours=$(measure ours "$OURS"); echo "$r_ours"
+if [ "$STRACE_SECS" != 0 ] && command -v strace >/dev/null; then
+  MODE=strace
+  measure keepalived "$REF"
+  measure ours "$OURS"
+fi
 val() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<"$1" | tail -1; }
 # Rates are over each run's measured window (sampling itself is slow under TCG).
 awk -v tck="$TCK" -v rw="$(val "$r_ref" elapsed_ms)" -v ow="$(val "$r_ours" elapsed_ms)" \

@@ -7,11 +7,13 @@
 //! systemd's `Type=notify` readiness, SIGHUP (validated, not applied yet) and SIGUSR1 (data dump).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use log::{error, info, warn};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use crate::check::engine::Checkers;
 use crate::cli::{Cli, VERSION_LINE};
 use crate::config::global::FlushOnStop;
 use crate::config::{self, Severity, SourceOptions};
@@ -95,7 +97,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         all_config: cli.all_config,
     };
     let t0 = std::time::Instant::now();
-    let (cfg, diags) = config::load(&cli.use_file, &opts);
+    let (mut cfg, diags) = config::load(&cli.use_file, &opts);
     log::debug!("Configuration loaded in {} ms", t0.elapsed().as_millis());
     for d in &diags.list {
         match d.severity {
@@ -125,10 +127,17 @@ pub fn run(cli: &Cli) -> Result<i32> {
     for p in &pids {
         write_pid_file(p)?;
     }
+    // With checkers, the LVS section leaves the config: the director keeps it (shared with the
+    // signal handlers, which dump it), the checkers take what they need, and one copy is held.
+    let mut lvs = None;
+    let mut checkers = None;
     let mut director = if subs.checkers && !cfg.lvs.virtual_servers.is_empty() {
-        // Inside the runtime: quorum_up scripts start here.
+        // Inside the runtime: quorum_up scripts start here, and the ha_suspend address watch.
         let _ctx = rt.enter();
-        match Director::start(&cfg, &director_options(&cfg)) {
+        checkers = Some(Checkers::prepare(&cfg));
+        let shared = Arc::new(std::mem::take(&mut cfg.lvs));
+        lvs = Some(shared.clone());
+        match Director::start(shared, &director_options(&cfg)) {
             Ok(d) => Some(d),
             Err(e) => {
                 error!("{e:#}");
@@ -139,6 +148,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
     } else {
         None
     };
+    release_free_memory();
     let vrrp_stats = crate::vrrp::stats::Registry::default();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
     let live = Live {
@@ -146,6 +156,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         opts: &opts,
         running: std::cell::RefCell::new(None),
         initial: &cfg,
+        lvs: lvs.as_deref(),
         notifier: &notifier,
         vrrp_stats: subs.vrrp.then_some(&vrrp_stats),
         vrrp_reload: subs.vrrp.then_some(reload_tx),
@@ -154,7 +165,10 @@ pub fn run(cli: &Cli) -> Result<i32> {
         info!("Startup complete");
         notifier.ready();
         let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, Some(reload_rx), signals.until_stop(live));
-        crate::check::engine::serve(&cfg, director.as_mut(), vrrp).await
+        match (checkers, director.as_mut()) {
+            (Some(c), Some(d)) => c.serve(d, vrrp).await,
+            _ => vrrp.await,
+        }
     });
     if let Some(d) = director {
         // omega scripts start here; nobody waits for them, as in keepalived.
@@ -165,6 +179,16 @@ pub fn run(cli: &Cli) -> Result<i32> {
     result?;
     info!("Stopped {VERSION_LINE}");
     Ok(0)
+}
+
+/// Give the heap's free pages back to the kernel: parsing a large config leaves most of its
+/// memory free but scattered between what is kept, where glibc does not return it by itself.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory of the allocator; no pointer is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn remove_files(paths: &[PathBuf]) {
@@ -251,6 +275,8 @@ struct Live<'a> {
     /// the next reload compares against, what USR1 dumps.
     initial: &'a config::Config,
     running: std::cell::RefCell<Option<std::sync::Arc<config::Config>>>,
+    /// The LVS section in force when the director holds it (then the configs' own are empty).
+    lvs: Option<&'a config::lvs::LvsConfig>,
     notifier: &'a Notifier,
     /// The VRRP instances' counters; None when VRRP does not run (-C).
     vrrp_stats: Option<&'a crate::vrrp::stats::Registry>,
@@ -265,6 +291,11 @@ impl Live<'_> {
             Some(c) => f(c),
             None => f(self.initial),
         }
+    }
+
+    /// The configuration in force, dumped (its LVS section from the director if it holds it).
+    fn running_dump(&self) -> String {
+        self.with_running(|r| config::dump_parts(r, self.lvs.unwrap_or(&r.lvs)))
     }
 
     /// SIGHUP. keepalived re-reads its config and applies the difference. We re-read and
@@ -287,15 +318,15 @@ impl Live<'_> {
             self.notifier.ready();
             return;
         }
-        let sections = |c: &config::Config| {
+        let sections = |c: &config::Config, l: &config::lvs::LvsConfig| {
             let (mut vrrp, mut lvs) = (String::new(), String::new());
             config::global::dump(&c.global, &mut vrrp);
             config::vrrp::dump(&c.vrrp, &mut vrrp);
-            config::lvs::dump(&c.lvs, &mut lvs);
+            config::lvs::dump(l, &mut lvs);
             (vrrp, lvs)
         };
-        let (vrrp_old, lvs_old) = self.with_running(sections);
-        let (vrrp_new, lvs_new) = sections(&cfg);
+        let (vrrp_old, lvs_old) = self.with_running(|r| sections(r, self.lvs.unwrap_or(&r.lvs)));
+        let (vrrp_new, lvs_new) = sections(&cfg, &cfg.lvs);
         if vrrp_old == vrrp_new && lvs_old == lvs_new {
             info!("Reload: configuration unchanged");
         }
@@ -307,7 +338,7 @@ impl Live<'_> {
             );
         }
         // The LVS section in force stays the one started with (what USR1 dumps, what the
-        // next reload compares against).
+        // next reload compares against); when the director holds it, the configs' are empty.
         let mut cfg = cfg;
         cfg.lvs = self.with_running(|r| r.lvs.clone());
         let cfg = std::sync::Arc::new(cfg);
@@ -340,7 +371,7 @@ impl Live<'_> {
     fn dump_data(&self) {
         let path = tmp_dir().join("keepalived.data");
         info!("Printing data for process({}) on signal to {}", std::process::id(), path.display());
-        if let Err(e) = write_private(&path, &self.with_running(config::dump)) {
+        if let Err(e) = write_private(&path, &self.running_dump()) {
             error!("cannot write {}: {e}", path.display());
         }
     }

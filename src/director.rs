@@ -13,12 +13,14 @@
 //! service ..." ("Shutting down (inhibited) service ..." for a dead one kept at weight 0), and
 //! with `omega` the live servers' `notify_down` and the `quorum_down` run; no "Removing" line.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use log::{error, info};
 
 use crate::check::vs::{self, Change};
 use crate::config::Config;
-use crate::config::lvs::VirtualServer;
+use crate::config::lvs::{LvsConfig, VirtualServer};
 use crate::config::script::Script;
 use crate::ipvs::reconcile::{self, Current, Desired};
 use crate::ipvs::wire::{Op, ServiceKey, Timeouts};
@@ -70,27 +72,28 @@ pub struct Pool {
     desired: Desired,
     /// Per virtual server: its kernel services and its health model.
     models: Vec<(Vec<ServiceKey>, vs::VirtualServer)>,
-    /// The virtual servers, for log lines, scripts and turning health changes into destinations.
-    /// Their checkers are dropped: the engine owns those, and they are most of the size.
-    servers: Vec<VirtualServer>,
+    /// The LVS section, for log lines, scripts and turning health changes into destinations.
+    /// Shared, not copied: the daemon keeps the same one as its running configuration.
+    lvs: Arc<LvsConfig>,
 }
 
 impl Pool {
     /// The table at start, and what 2.2.7 logs and runs then: "Gained quorum" and `quorum_up`
     /// for each virtual server that starts with quorum.
     pub fn new(cfg: &Config) -> (Pool, Effects) {
-        let (desired, models) = table::desired_at_start(&cfg.lvs);
-        let mut servers = cfg.lvs.virtual_servers.clone();
-        for rs in servers.iter_mut().flat_map(|v| v.real_servers.iter_mut()) {
-            rs.checkers = Vec::new();
-        }
+        Pool::shared(Arc::new(cfg.lvs.clone()))
+    }
+
+    /// As [`Pool::new`], from the LVS section the caller keeps too.
+    pub fn shared(lvs: Arc<LvsConfig>) -> (Pool, Effects) {
+        let (desired, models) = table::desired_at_start(&lvs);
         let mut fx = Effects::default();
-        for ((_, model), v) in models.iter().zip(&servers) {
+        for ((_, model), v) in models.iter().zip(&lvs.virtual_servers) {
             if model.quorum_up() {
                 quorum_up_line(v, model.alive_weight(), &mut fx);
             }
         }
-        (Pool { desired, models, servers }, fx)
+        (Pool { desired, models, lvs }, fx)
     }
 
     pub fn desired(&self) -> &Desired {
@@ -114,7 +117,7 @@ impl Pool {
     /// Turn one virtual server's model changes into table operations, lines and scripts.
     fn effects(&mut self, vs: usize, changes: &[Change]) -> Effects {
         let mut fx = Effects::default();
-        let (Some((keys, _)), Some(v)) = (self.models.get(vs), self.servers.get(vs)) else { return fx };
+        let (Some((keys, _)), Some(v)) = (self.models.get(vs), self.lvs.virtual_servers.get(vs)) else { return fx };
         for c in changes {
             notify(v, c, &mut fx);
         }
@@ -131,7 +134,7 @@ impl Pool {
     /// What 2.2.7 logs and runs at stop, before the table is cleared.
     pub fn shutdown(&self) -> Effects {
         let mut fx = Effects::default();
-        for ((_, model), v) in self.models.iter().zip(&self.servers) {
+        for ((_, model), v) in self.models.iter().zip(&self.lvs.virtual_servers) {
             for (rs, m) in v.real_servers.iter().zip(&model.servers) {
                 let inhibited = if !m.alive && m.inhibit_on_failure { "(inhibited) " } else { "" };
                 fx.log.push(format!("Shutting down {inhibited}service {} from VS {}", v.rs_label(rs), v.label()));
@@ -139,7 +142,7 @@ impl Pool {
             if v.omega {
                 for (rs, m) in v.real_servers.iter().zip(&model.servers) {
                     if m.alive {
-                        fx.scripts.extend(rs.notify_down.clone());
+                        fx.scripts.extend(rs.notify_down.as_deref().cloned());
                     }
                 }
                 if model.quorum_up() {
@@ -157,9 +160,9 @@ pub struct Director {
 }
 
 impl Director {
-    /// Open IPVS and program the table the config asks for. Runs `quorum_up` scripts: call it
-    /// inside a tokio runtime.
-    pub fn start(cfg: &Config, opts: &Options) -> Result<Director> {
+    /// Open IPVS and program the table the config's LVS section asks for. Runs `quorum_up`
+    /// scripts: call it inside a tokio runtime.
+    pub fn start(lvs: Arc<LvsConfig>, opts: &Options) -> Result<Director> {
         let t0 = std::time::Instant::now();
         let mut ipvs = Ipvs::open().context("IPVS: can't initialize ipvs")?;
         if opts.flush_at_start {
@@ -168,7 +171,7 @@ impl Director {
         if let Some(t) = &opts.timeouts {
             ipvs.set_timeouts(t).context("lvs_timeouts")?;
         }
-        let (pool, fx) = Pool::new(cfg);
+        let (pool, fx) = Pool::shared(lvs);
         let mut d = Director { ipvs, pool };
         let current = d.dump()?;
         let ops = reconcile::plan(&d.pool.desired, &current);
@@ -312,7 +315,7 @@ fn notify(v: &VirtualServer, c: &Change, fx: &mut Effects) {
             } else {
                 format!("Adding service {} to VS {vs}", rs_label(i))
             });
-            fx.scripts.extend(rs(i).and_then(|r| r.notify_up.clone()));
+            fx.scripts.extend(rs(i).and_then(|r| r.notify_up.as_deref().cloned()));
         }
         Change::RsDown(i) => {
             fx.log.push(if inhibit(i) {
@@ -320,7 +323,7 @@ fn notify(v: &VirtualServer, c: &Change, fx: &mut Effects) {
             } else {
                 format!("Removing service {} from VS {vs}", rs_label(i))
             });
-            fx.scripts.extend(rs(i).and_then(|r| r.notify_down.clone()));
+            fx.scripts.extend(rs(i).and_then(|r| r.notify_down.as_deref().cloned()));
         }
         Change::RsWeight { rs: i, from, to, active } => {
             let state = if active { "active" } else { "inactive" };

@@ -1,25 +1,29 @@
 //! The checker engine: runs every checker on its own schedule and turns checker verdicts into
 //! real-server health for the director.
 //!
-//! Each checker is one tokio task that sleeps until `state::Checker::next_run()`, runs its probe
-//! and feeds the result to the state machine; only transitions leave the task. The engine loop
-//! owns the health sink (the director) and keeps, per real server, how many of its checkers
-//! are down: a real server is alive iff that count is 0 (keepalived's `num_failed_checkers`),
-//! so it goes down on its first failing checker and comes back when the last one recovers.
+//! One future runs every checker: idle checkers wait in one timer heap for
+//! `state::Checker::next_run()`, a running probe is polled when its own waker fires, and each
+//! result feeds the checker's state machine. The engine owns the health sink (the director)
+//! and keeps, per real server, how many of its checkers are down: a real server is alive iff
+//! that count is 0 (keepalived's `num_failed_checkers`), so it goes down on its first failing
+//! checker and comes back when the last one recovers.
 //!
 //! Dynamic checkers (MISC_CHECK with `misc_dynamic`, FILE_CHECK) also move the real server's
 //! weight: each reports an offset from the configured weight, and the real server's effective
 //! weight is the configured one plus the offsets of all its checkers, kept within 0..=i32::MAX
 //! (the range of a configured `weight`).
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use log::{error, info, warn};
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use log::{error, info};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::state::{self, Transition};
@@ -96,8 +100,9 @@ pub struct Spec {
     pub warmup: Duration,
     pub log_all_failures: bool,
     pub probe: Box<dyn Probe>,
-    /// ha_suspend: check only while the virtual server's address is local.
-    pub suspend: Option<Suspend>,
+    /// ha_suspend: check only while the virtual server's address is local. Boxed: 88 bytes
+    /// that most of 10,000 specs would carry for nothing.
+    pub suspend: Option<Box<Suspend>>,
 }
 
 /// The DOWN line of the connection checkers: `failed.` on the first check or without
@@ -129,10 +134,55 @@ pub fn suspend_addrs(cfg: &Config) -> std::collections::BTreeSet<std::net::IpAdd
 
 /// As [`specs`], with `ha_suspend` checkers following the local addresses in `addrs`.
 pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>) -> Vec<Spec> {
+    build(cfg, addrs, &mut |level, msg| log::log!(level, "{msg}"))
+}
+
+/// The checkers of a config, built before the daemon drops what it no longer needs of the
+/// config; their "Activating healthchecker" lines wait for [`Checkers::serve`], as keepalived
+/// logs them once running.
+pub struct Checkers {
+    specs: Vec<Spec>,
+    notes: Vec<(log::Level, String)>,
+}
+
+impl Checkers {
+    /// Build the probes, and the ha_suspend address watch if any virtual server needs it (its
+    /// task is spawned here: call inside a tokio runtime).
+    pub fn prepare(cfg: &Config) -> Checkers {
+        let watched = suspend_addrs(cfg);
+        let addrs = (!watched.is_empty()).then(|| {
+            let (tx, rx) = tokio::sync::watch::channel(Arc::new(suspend::local_addrs()));
+            // Ends once every checker (each holds a receiver) is gone.
+            tokio::spawn(suspend::watch_addrs(tx, watched));
+            rx
+        });
+        let mut notes = Vec::new();
+        let specs = build(cfg, addrs.as_ref(), &mut |level, msg| notes.push((level, msg)));
+        Checkers { specs, notes }
+    }
+
+    /// Log the activation lines, then run the checkers against `health` until `stop`
+    /// completes (see [`run`]).
+    pub async fn serve<H: Health, F: Future>(self, health: &mut H, stop: F) -> F::Output {
+        for (level, msg) in self.notes {
+            log::log!(level, "{msg}");
+        }
+        run(self.specs, health, stop, Seed::from_clock()).await
+    }
+}
+
+fn build(
+    cfg: &Config,
+    addrs: Option<&tokio::sync::watch::Receiver<suspend::Addrs>>,
+    log: &mut dyn FnMut(log::Level, String),
+) -> Vec<Spec> {
     use crate::config::lvs::VsKey;
     let global_log_all = cfg.global.checker_log_all_failures;
     let mut shared = Shared { cfg, tls: None };
-    let mut out = Vec::new();
+    // Sized up front: with 10,000 checkers a doubling Vec holds up to twice the room, and
+    // copies it on the way (the peak RSS counts both).
+    let n = cfg.lvs.virtual_servers.iter().flat_map(|v| &v.real_servers).map(|r| r.checkers.len()).sum();
+    let mut out = Vec::with_capacity(n);
     for (vi, vs) in cfg.lvs.virtual_servers.iter().enumerate() {
         for (ri, rs) in vs.real_servers.iter().enumerate() {
             for c in &rs.checkers {
@@ -142,18 +192,24 @@ pub fn specs_with(cfg: &Config, addrs: Option<&tokio::sync::watch::Receiver<susp
                 let target = rs_label.clone();
                 let misc_label = format!("{rs_label} VS {}", vs.label());
                 let Some(probe) = probe_for(&mut shared, vs, &c, target, misc_label) else {
-                    warn!("{} for service {rs_label} is not run by this version", c.kind.name());
+                    log(
+                        log::Level::Warn,
+                        format!("{} for service {rs_label} is not run by this version", c.kind.name()),
+                    );
                     continue;
                 };
                 let suspend = match (&vs.key, addrs) {
-                    (VsKey::Addr { addr, .. }, Some(rx)) if vs.ha_suspend => {
-                        Some(Suspend { addr: *addr, rx: rx.clone(), rs_label: rs_label.clone(), vs_label: vs.label() })
-                    }
+                    (VsKey::Addr { addr, .. }, Some(rx)) if vs.ha_suspend => Some(Box::new(Suspend {
+                        addr: *addr,
+                        rx: rx.clone(),
+                        rs_label: rs_label.clone(),
+                        vs_label: vs.label(),
+                    })),
                     _ => None,
                 };
                 // 2.2.7 says "Deactivating" for a checker that starts suspended.
-                let what = if suspend.as_ref().is_none_or(Suspend::active) { "Activating" } else { "Deactivating" };
-                info!("{what} healthchecker for service {rs_label} for VS {}", vs.label());
+                let what = if suspend.as_ref().is_none_or(|s| s.active()) { "Activating" } else { "Deactivating" };
+                log(log::Level::Info, format!("{what} healthchecker for service {rs_label} for VS {}", vs.label()));
                 out.push(Spec {
                     vs: vi,
                     rs: ri,
@@ -228,17 +284,11 @@ fn probe_for(
     })
 }
 
-/// What one checker reports to the engine loop.
-enum Verdict {
-    /// The checker went up or down.
-    State { vs: usize, rs: usize, up: bool },
-    /// Its weight offset moved by `delta`.
-    Offset { vs: usize, rs: usize, delta: i64 },
-}
-
 /// The engine's view of one real server.
 #[derive(Default)]
 struct RsState {
+    vs: usize,
+    rs: usize,
     /// Checkers currently down (keepalived's `num_failed_checkers`).
     failed: usize,
     configured: u32,
@@ -255,160 +305,431 @@ impl RsState {
 }
 
 /// Run the checkers of `cfg` against `health` until `stop` completes; returns its output.
-/// Dropping the checker tasks at the end stops every probe (child scripts are killed on drop).
+/// Dropping the engine at the end stops every probe (child scripts are killed on drop).
 pub async fn serve<H: Health, F: Future>(cfg: &Config, health: Option<&mut H>, stop: F) -> F::Output {
     match health {
-        Some(h) => {
-            let watched = suspend_addrs(cfg);
-            let addrs = (!watched.is_empty()).then(|| {
-                let (tx, rx) = tokio::sync::watch::channel(std::sync::Arc::new(suspend::local_addrs()));
-                // Ends once every checker (each holds a receiver) is gone.
-                tokio::spawn(suspend::watch_addrs(tx, watched));
-                rx
-            });
-            let specs = specs_with(cfg, addrs.as_ref());
-            drop(addrs);
-            run(specs, h, stop, Seed::from_clock()).await
-        }
+        Some(h) => Checkers::prepare(cfg).serve(h, stop).await,
         None => stop.await,
     }
 }
 
 /// The engine proper, with the random source explicit so tests can fix the warmup spread.
+///
+/// One future runs every checker: idle checkers wait in one timer heap (one tokio sleep for
+/// the earliest), a running check is polled only when its own waker fires. With 10,000
+/// checkers this costs far less than a task per checker, in memory and in wake-ups.
 pub async fn run<H: Health, F: Future>(specs: Vec<Spec>, health: &mut H, stop: F, mut rng: Seed) -> F::Output {
-    let mut servers: std::collections::HashMap<(usize, usize), RsState> = std::collections::HashMap::new();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks = JoinSet::new();
     let now = Instant::now();
-    for s in specs {
-        let st = servers.entry((s.vs, s.rs)).or_insert_with(|| RsState {
-            configured: s.weight,
-            weight: s.weight,
-            ..RsState::default()
-        });
-        if s.alpha {
-            st.failed += 1;
+    let mut e = Engine::new(specs, now, &mut rng);
+    let mut stop = std::pin::pin!(stop);
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(now));
+    // Unconstrained: the engine bounds its own work per poll (WORK_PER_POLL); tokio's budget
+    // would otherwise make every probe polled after its 128th operation spuriously pending.
+    tokio::task::unconstrained(std::future::poll_fn(move |cx| {
+        if let Poll::Ready(out) = stop.as_mut().poll(cx) {
+            // The engine is dropped with this future: every running probe with it.
+            return Poll::Ready(out);
         }
-        let share = rng.upto(s.warmup);
-        tasks.spawn(checker_task(s, now, share, tx.clone()));
-    }
-    drop(tx);
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            out = &mut stop => {
-                tasks.abort_all();
-                return out;
+        e.ready.set_parent(cx.waker());
+        e.poll_watches(cx);
+        // One clock read per poll, for the engine and the probes it polls (see coarse_now).
+        let now = Instant::now();
+        let _clock = CoarseClock::set(now);
+        if e.work(now, health, WORK_PER_POLL) {
+            // More to do: yield to the other tasks (VRRP, signals) and come back at once.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if let Some(t) = e.timers.next() {
+            if timer.deadline() != t {
+                timer.as_mut().reset(t);
             }
-            Some(v) = rx.recv() => match v {
-                Verdict::State { vs, rs, up } => {
-                    let st = servers.entry((vs, rs)).or_default();
-                    let was_alive = st.failed == 0;
-                    if up {
-                        st.failed = st.failed.saturating_sub(1);
-                    } else {
-                        st.failed += 1;
-                    }
-                    let alive = st.failed == 0;
-                    if alive != was_alive {
-                        health.set_alive(vs, rs, alive);
-                    }
-                }
-                Verdict::Offset { vs, rs, delta } => {
-                    let st = servers.entry((vs, rs)).or_default();
-                    st.offset = st.offset.saturating_add(delta);
-                    let w = st.effective();
-                    if w != st.weight {
-                        st.weight = w;
-                        health.set_weight(vs, rs, w);
-                    }
-                }
+            if timer.as_mut().poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
             }
         }
+        Poll::Pending
+    }))
+    .await
+}
+
+thread_local! {
+    static COARSE_NOW: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// The time as of the engine's current poll when called from a probe it polls, else the clock.
+/// Probes take their deadlines from it: reading the clock is a system call on some hosts (a VM
+/// without a stable TSC), and the engine has read it already for this poll (as keepalived
+/// reads it once per event loop turn).
+pub fn coarse_now() -> Instant {
+    COARSE_NOW.with(|c| c.get()).unwrap_or_else(Instant::now)
+}
+
+/// Sets [`coarse_now`] for the duration of one engine poll.
+struct CoarseClock;
+
+impl CoarseClock {
+    fn set(now: Instant) -> CoarseClock {
+        COARSE_NOW.with(|c| c.set(Some(now)));
+        CoarseClock
     }
 }
 
-async fn checker_task(mut s: Spec, start: Instant, share: Duration, tx: mpsc::UnboundedSender<Verdict>) {
-    let mut st = state::Checker::new(start, s.timing, s.alpha, share);
-    let needed = s.probe.needed_up().max(1);
-    // Successes in a row while DOWN (HTTP needs every url to pass before coming UP).
-    let mut streak = 0usize;
-    let mut has_run = false;
-    let mut offset = 0i64;
-    let mut active = s.suspend.as_ref().is_none_or(Suspend::active);
-    let mut next = st.next_run();
-    loop {
-        if let Wake::Addrs = wake(next, s.suspend.as_mut()).await {
+impl Drop for CoarseClock {
+    fn drop(&mut self) {
+        COARSE_NOW.with(|c| c.set(None));
+    }
+}
+
+/// Checks started or completed per poll of the engine before it yields to other tasks.
+const WORK_PER_POLL: usize = 256;
+
+type Running = Pin<Box<dyn Future<Output = (Box<dyn Probe>, bool)> + Send>>;
+
+/// One checker: its schedule and state machine, and its probe (moved into the running check).
+struct Slot {
+    /// Its real server in `Engine::servers`.
+    server: u32,
+    log_all_failures: bool,
+    /// Consecutive successes a DOWN checker needs (HTTP: one per url).
+    needed: u32,
+    /// Successes in a row while DOWN.
+    streak: u32,
+    has_run: bool,
+    /// ha_suspend: checks run only while `active`.
+    active: bool,
+    /// Its last weight offset (dynamic checkers).
+    offset: i64,
+    probe: Option<Box<dyn Probe>>,
+    running: Option<Running>,
+    st: state::Checker,
+    suspend: Option<Box<Suspend>>,
+    waker: Waker,
+}
+
+/// When each idle checker runs next, earliest first (ties: lowest index first).
+#[derive(Default)]
+struct Timers(BinaryHeap<Reverse<(Instant, usize)>>);
+
+impl Timers {
+    fn push(&mut self, t: Instant, i: usize) {
+        self.0.push(Reverse((t, i)));
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.0.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// The next checker due at or before `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<usize> {
+        let &Reverse((t, i)) = self.0.peek()?;
+        if t > now {
+            return None;
+        }
+        self.0.pop();
+        Some(i)
+    }
+}
+
+/// The ha_suspend address watch shared by some checkers (in the daemon: all of them share one).
+struct Watch {
+    changed: Pin<Box<dyn Future<Output = Option<watch::Receiver<suspend::Addrs>>> + Send>>,
+    members: Vec<usize>,
+}
+
+fn next_change(
+    mut rx: watch::Receiver<suspend::Addrs>,
+) -> Pin<Box<dyn Future<Output = Option<watch::Receiver<suspend::Addrs>>> + Send>> {
+    Box::pin(async move { rx.changed().await.ok().map(|()| rx) })
+}
+
+struct Engine {
+    slots: Vec<Slot>,
+    servers: Vec<RsState>,
+    timers: Timers,
+    ready: Arc<ReadyList>,
+    watches: Vec<Watch>,
+}
+
+impl Engine {
+    fn new(specs: Vec<Spec>, now: Instant, rng: &mut Seed) -> Engine {
+        let ready = Arc::new(ReadyList::new(specs.len()));
+        let mut index: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut servers = Vec::with_capacity(specs.len());
+        let mut slots = Vec::with_capacity(specs.len());
+        let mut timers = Timers::default();
+        let mut watches: Vec<Watch> = Vec::new();
+        for (i, s) in specs.into_iter().enumerate() {
+            let server = *index.entry((s.vs, s.rs)).or_insert_with(|| {
+                servers.push(RsState {
+                    vs: s.vs,
+                    rs: s.rs,
+                    configured: s.weight,
+                    weight: s.weight,
+                    ..RsState::default()
+                });
+                servers.len() - 1
+            });
+            if s.alpha
+                && let Some(r) = servers.get_mut(server)
+            {
+                r.failed += 1;
+            }
+            let st = state::Checker::new(now, s.timing, s.alpha, rng.upto(s.warmup));
+            timers.push(st.next_run(), i);
             if let Some(sus) = &s.suspend {
-                let now_active = sus.active();
-                if now_active != active {
-                    sus.log(now_active);
-                    active = now_active;
+                match watches.iter_mut().find(|w| w.members.first().is_some_and(|&m| same_watch(&slots, m, sus))) {
+                    Some(w) => w.members.push(i),
+                    None => watches.push(Watch { changed: next_change(sus.rx.clone()), members: vec![i] }),
                 }
             }
-            continue;
+            slots.push(Slot {
+                // Beyond u32 (never): an index that finds nothing, so the checker is inert.
+                server: u32::try_from(server).unwrap_or(u32::MAX),
+                log_all_failures: s.log_all_failures,
+                needed: u32::try_from(s.probe.needed_up().max(1)).unwrap_or(u32::MAX),
+                streak: 0,
+                has_run: false,
+                active: s.suspend.as_ref().is_none_or(|s| s.active()),
+                offset: 0,
+                probe: Some(s.probe),
+                running: None,
+                st,
+                suspend: s.suspend,
+                waker: Waker::from(Arc::new(SlotWaker { idx: i, ready: ready.clone() })),
+            });
         }
-        if !active {
+        servers.shrink_to_fit();
+        Engine { slots, servers, timers, ready, watches }
+    }
+
+    /// Checks woken or due by `now`, at most `budget` of them; true if some are left.
+    fn work<H: Health>(&mut self, now: Instant, health: &mut H, budget: usize) -> bool {
+        let mut budget = budget;
+        loop {
+            let mut did = false;
+            for i in self.ready.take() {
+                self.poll_check(i, now, health);
+                budget = budget.saturating_sub(1);
+                did = true;
+            }
+            while budget > 0
+                && let Some(i) = self.timers.pop_due(now)
+            {
+                self.start_check(i, now, health);
+                budget -= 1;
+                did = true;
+            }
+            if budget == 0 {
+                return true;
+            }
+            if !did {
+                return false;
+            }
+        }
+    }
+
+    /// ha_suspend: apply address changes to the checkers that follow them.
+    fn poll_watches(&mut self, cx: &mut Context<'_>) {
+        let mut i = 0;
+        while let Some(w) = self.watches.get_mut(i) {
+            let Poll::Ready(rx) = w.changed.as_mut().poll(cx) else {
+                i += 1;
+                continue;
+            };
+            for &m in &w.members {
+                let Some(slot) = self.slots.get_mut(m) else { continue };
+                let Some(sus) = &slot.suspend else { continue };
+                let now_active = sus.active();
+                if now_active != slot.active {
+                    sus.log(now_active);
+                    slot.active = now_active;
+                }
+            }
+            match rx {
+                // Poll the new one at once: it registers its waker (or is ready again).
+                Some(rx) => w.changed = next_change(rx),
+                // The sender is gone: only the schedule matters from now on.
+                None => {
+                    self.watches.swap_remove(i);
+                }
+            }
+        }
+    }
+
+    fn start_check<H: Health>(&mut self, i: usize, now: Instant, health: &mut H) {
+        let Some(slot) = self.slots.get_mut(i) else { return };
+        if !slot.active {
             // Suspended: the schedule goes on, the checks do not (the server's state stays).
-            next = Instant::now() + s.timing.delay_loop;
-            continue;
+            let next = now + slot.st.timing().delay_loop;
+            slot.st.set_next(next);
+            self.timers.push(next, i);
+            return;
         }
-        let ok = s.probe.check().await;
-        let now = Instant::now();
-        // The weight first: a server coming back does so at its new weight.
-        let o = s.probe.weight_offset(s.weight);
-        if o != offset {
-            let _ = tx.send(Verdict::Offset { vs: s.vs, rs: s.rs, delta: o.saturating_sub(offset) });
-            offset = o;
-            // Let the engine apply it before this check's own log line, in keepalived's order.
-            tokio::task::yield_now().await;
+        let Some(mut probe) = slot.probe.take() else { return };
+        slot.running = Some(Box::pin(async move {
+            let ok = probe.check().await;
+            (probe, ok)
+        }));
+        self.poll_check(i, now, health);
+    }
+
+    /// Poll checker `i`'s running check (if any) with its own waker; act on its result, as of
+    /// `now` (this poll's time: checks that end in one poll end together).
+    fn poll_check<H: Health>(&mut self, i: usize, now: Instant, health: &mut H) {
+        let Some(slot) = self.slots.get_mut(i) else { return };
+        let Some(fut) = slot.running.as_mut() else { return };
+        let Poll::Ready((probe, ok)) = fut.as_mut().poll(&mut Context::from_waker(&slot.waker)) else { return };
+        slot.running = None;
+        let Some(server) = self.servers.get_mut(slot.server as usize) else { return };
+        // The weight first: a server coming back does so at its new weight, and the change is
+        // applied before this check's own log line, in keepalived's order.
+        let o = probe.weight_offset(server.configured);
+        if o != slot.offset {
+            server.offset = server.offset.saturating_add(o.saturating_sub(slot.offset));
+            slot.offset = o;
+            let w = server.effective();
+            if w != server.weight {
+                server.weight = w;
+                health.set_weight(server.vs, server.rs, w);
+            }
         }
-        if ok && !st.is_up() && streak + 1 < needed {
-            streak += 1;
-            next = if s.probe.fast_recovery() { now } else { now + s.timing.delay_loop };
-            has_run = true;
-            continue;
+        if let Some(up) = slot.on_result(probe.as_ref(), ok, now) {
+            let was_alive = server.failed == 0;
+            if up {
+                server.failed = server.failed.saturating_sub(1);
+            } else {
+                server.failed += 1;
+            }
+            let alive = server.failed == 0;
+            if alive != was_alive {
+                health.set_alive(server.vs, server.rs, alive);
+            }
         }
-        streak = 0;
-        let was_up = st.is_up();
-        let first = !has_run;
-        has_run = true;
-        match st.on_result(now, ok) {
+        self.timers.push(slot.st.next_run(), i);
+        slot.probe = Some(probe);
+    }
+}
+
+/// Whether `sus` follows the same address watch as checker `m`.
+fn same_watch(slots: &[Slot], m: usize, sus: &Suspend) -> bool {
+    slots.get(m).and_then(|s| s.suspend.as_ref()).is_some_and(|o| o.rx.same_channel(&sus.rx))
+}
+
+impl Slot {
+    /// Feed one result to the state machine, log as keepalived does and set when the checker
+    /// runs next. Returns the verdict change, if any (true = up).
+    fn on_result(&mut self, probe: &dyn Probe, ok: bool, now: Instant) -> Option<bool> {
+        let timing = *self.st.timing();
+        if ok && !self.st.is_up() && self.streak.saturating_add(1) < self.needed {
+            self.streak += 1;
+            self.st.set_next(if probe.fast_recovery() { now } else { now + timing.delay_loop });
+            self.has_run = true;
+            return None;
+        }
+        self.streak = 0;
+        let was_up = self.st.is_up();
+        let first = !self.has_run;
+        self.has_run = true;
+        let verdict = match self.st.on_result(now, ok) {
             Some(Transition::Up) => {
-                s.probe.log_up();
-                let _ = tx.send(Verdict::State { vs: s.vs, rs: s.rs, up: true });
+                probe.log_up();
+                Some(true)
             }
             Some(Transition::Down { retries }) => {
-                s.probe.log_down(retries, first);
-                let _ = tx.send(Verdict::State { vs: s.vs, rs: s.rs, up: false });
+                probe.log_down(retries, first);
+                Some(false)
             }
             // keepalived logs the first verdict of every checker, even without a change.
-            None if first && ok => s.probe.log_first_up(),
-            None if first && !ok && !was_up => s.probe.log_down(s.timing.retry, true),
-            None if !ok && was_up && s.log_all_failures => s.probe.log_failure(),
-            None => {}
+            None if first && ok => {
+                probe.log_first_up();
+                None
+            }
+            None if first && !ok && !was_up => {
+                probe.log_down(timing.retry, true);
+                None
+            }
+            None if !ok && was_up && self.log_all_failures => {
+                probe.log_failure();
+                None
+            }
+            None => None,
+        };
+        if !self.st.is_up() {
+            self.st.set_next(now + probe.down_interval(&timing));
         }
-        next = if st.is_up() { st.next_run() } else { now + s.probe.down_interval(&s.timing) };
+        verdict
     }
 }
 
-enum Wake {
-    /// The next check is due.
-    Due,
-    /// The local addresses changed (ha_suspend).
-    Addrs,
+/// Checkers whose running check was woken, for the engine's next poll. A checker is listed
+/// once however often it is woken before that poll.
+struct ReadyList {
+    woken: Mutex<Vec<usize>>,
+    queued: Box<[AtomicBool]>,
+    engine: Mutex<Option<Waker>>,
 }
 
-async fn wake(next: Instant, suspend: Option<&mut Suspend>) -> Wake {
-    if let Some(s) = suspend {
-        tokio::select! {
-            _ = tokio::time::sleep_until(next) => return Wake::Due,
-            r = s.rx.changed() => if r.is_ok() { return Wake::Addrs },
+impl ReadyList {
+    fn new(n: usize) -> Self {
+        ReadyList {
+            woken: Mutex::new(Vec::new()),
+            queued: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            engine: Mutex::new(None),
         }
     }
-    // No watch (or its sender is gone): only the schedule wakes us.
-    tokio::time::sleep_until(next).await;
-    Wake::Due
+
+    fn push(&self, i: usize) {
+        if self.queued.get(i).is_none_or(|q| q.swap(true, Ordering::AcqRel)) {
+            return;
+        }
+        let first = match self.woken.lock() {
+            Ok(mut w) => {
+                w.push(i);
+                w.len() == 1
+            }
+            Err(_) => false,
+        };
+        // The engine needs waking only for the first: it takes the whole list at once.
+        if first
+            && let Ok(e) = self.engine.lock()
+            && let Some(w) = e.as_ref()
+        {
+            w.wake_by_ref();
+        }
+    }
+
+    fn take(&self) -> Vec<usize> {
+        let list = self.woken.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default();
+        for &i in &list {
+            if let Some(q) = self.queued.get(i) {
+                q.store(false, Ordering::Release);
+            }
+        }
+        list
+    }
+
+    fn set_parent(&self, w: &Waker) {
+        if let Ok(mut e) = self.engine.lock()
+            && !e.as_ref().is_some_and(|old| old.will_wake(w))
+        {
+            *e = Some(w.clone());
+        }
+    }
+}
+
+struct SlotWaker {
+    idx: usize,
+    ready: Arc<ReadyList>,
+}
+
+impl Wake for SlotWaker {
+    fn wake(self: Arc<Self>) {
+        self.ready.push(self.idx);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.push(self.idx);
+    }
 }
 
 /// A small xorshift generator for the warmup spread: no crate for one random number per checker.
@@ -742,7 +1063,7 @@ mod tests {
         let vip: std::net::IpAddr = [10, 9, 9, 9].into();
         let (tx, rx) = tokio::sync::watch::channel(suspend::Addrs::default());
         let mut s = spec(0, &[false, true, false], &runs);
-        s.suspend = Some(Suspend { addr: vip, rx, rs_label: "rs".into(), vs_label: "vs".into() });
+        s.suspend = Some(Box::new(Suspend { addr: vip, rx, rs_label: "rs".into(), vs_label: "vs".into() }));
         let scenario = async {
             tokio::time::sleep(Duration::from_secs(5)).await;
             tx.send(std::sync::Arc::new([vip].into())).unwrap();
@@ -755,6 +1076,171 @@ mod tests {
         assert_eq!(rel(&runs, t0), [7, 13]);
         let a: Vec<_> = rec.0.iter().map(|(d, _, _, a)| (d.as_secs(), *a)).collect();
         assert_eq!(a, [(7, false), (13, true)]);
+    }
+
+    #[test]
+    fn timers_pop_earliest_first_and_only_when_due() {
+        let t0 = Instant::now();
+        let mut t = Timers::default();
+        t.push(t0 + Duration::from_secs(3), 0);
+        t.push(t0 + Duration::from_secs(1), 1);
+        t.push(t0 + Duration::from_secs(2), 2);
+        t.push(t0 + Duration::from_secs(1), 3);
+        assert_eq!(t.next(), Some(t0 + Duration::from_secs(1)));
+        assert_eq!(t.pop_due(t0), None, "nothing is due yet");
+        let due: Vec<_> = std::iter::from_fn(|| t.pop_due(t0 + Duration::from_secs(2))).collect();
+        assert_eq!(due, [1, 3, 2], "by time, then by index");
+        assert_eq!(t.next(), Some(t0 + Duration::from_secs(3)));
+        assert_eq!(t.pop_due(t0 + Duration::from_secs(9)), Some(0));
+        assert_eq!(t.next(), None);
+    }
+
+    #[test]
+    fn a_checker_woken_twice_is_listed_once() {
+        let ready = Arc::new(ReadyList::new(3));
+        let w = Waker::from(Arc::new(SlotWaker { idx: 1, ready: ready.clone() }));
+        w.wake_by_ref();
+        w.wake_by_ref();
+        Waker::from(Arc::new(SlotWaker { idx: 2, ready: ready.clone() })).wake();
+        // Out of range (cannot happen): ignored, no panic.
+        Waker::from(Arc::new(SlotWaker { idx: 7, ready: ready.clone() })).wake();
+        assert_eq!(ready.take(), [1, 2]);
+        assert!(ready.take().is_empty());
+        // Taken: a new wake lists it again.
+        w.wake();
+        assert_eq!(ready.take(), [1]);
+    }
+
+    /// Wakes itself twice on its first poll, then waits 500 ms: polled three times if each
+    /// wake-up polls it once (first, after the wakes, when the sleep ends), four if twice.
+    struct DoubleWake {
+        polls: Arc<Mutex<usize>>,
+    }
+
+    impl Probe for DoubleWake {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            let polls = self.polls.clone();
+            let mut sleep = Box::pin(tokio::time::sleep(Duration::from_millis(500)));
+            Box::pin(std::future::poll_fn(move |cx| {
+                let mut n = polls.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    cx.waker().wake_by_ref();
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                sleep.as_mut().poll(cx).map(|()| true)
+            }))
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_woken_twice_is_polled_once() {
+        let polls = Arc::new(Mutex::new(0));
+        let mut s = spec(0, &[], &Arc::new(Mutex::new(Vec::new())));
+        s.probe = Box::new(DoubleWake { polls: polls.clone() });
+        let mut rec = Rec::default();
+        // One check (at 1 s), then the next at 7 s: not reached.
+        run(vec![s], &mut rec, tokio::time::sleep(Duration::from_secs(3)), Seed::new(1)).await;
+        assert_eq!(*polls.lock().unwrap(), 3);
+    }
+
+    /// Never completes; counts its drops (the probe's and its running check's).
+    struct Hang {
+        dropped: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    struct Guard(Arc<Mutex<Vec<&'static str>>>, &'static str);
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.lock().unwrap().push(self.1);
+        }
+    }
+
+    impl Probe for Hang {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            let g = Guard(self.dropped.clone(), "check");
+            Box::pin(async move {
+                std::future::pending::<()>().await;
+                drop(g);
+                true
+            })
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    impl Drop for Hang {
+        fn drop(&mut self) {
+            self.dropped.lock().unwrap().push("probe");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_drops_running_probes() {
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let mut s = spec(0, &[], &Arc::new(Mutex::new(Vec::new())));
+        s.probe = Box::new(Hang { dropped: dropped.clone() });
+        let mut rec = Rec::default();
+        let out = run(
+            vec![s],
+            &mut rec,
+            async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                // The check started at 1 s and still runs.
+                assert!(dropped.lock().unwrap().is_empty());
+                42
+            },
+            Seed::new(1),
+        )
+        .await;
+        assert_eq!(out, 42, "run returns what stop gives");
+        let mut d = dropped.lock().unwrap().clone();
+        d.sort();
+        assert_eq!(d, ["check", "probe"]);
+    }
+
+    /// Many checkers due at once are all run, in several rounds of bounded work.
+    #[tokio::test(start_paused = true)]
+    async fn more_checkers_than_one_round_all_run() {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let specs: Vec<_> = (0..WORK_PER_POLL * 3 + 5).map(|i| spec(i, &[], &runs)).collect();
+        let mut rec = Rec::default();
+        run(specs, &mut rec, tokio::time::sleep(Duration::from_secs(2)), Seed::new(1)).await;
+        assert_eq!(runs.lock().unwrap().len(), WORK_PER_POLL * 3 + 5);
+        assert!(rec.0.is_empty(), "all stayed up");
+    }
+
+    /// Records coarse_now() when it runs.
+    struct Clocked(Arc<Mutex<Vec<(Instant, Instant)>>>);
+
+    impl Probe for Clocked {
+        fn check(&mut self) -> ProbeFuture<'_> {
+            self.0.lock().unwrap().push((coarse_now(), Instant::now()));
+            Box::pin(async { true })
+        }
+        fn log_up(&self) {}
+        fn log_down(&self, _: u32, _: bool) {}
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn coarse_now_is_the_polls_time_inside_and_the_clock_outside() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut s = spec(0, &[], &Arc::new(Mutex::new(Vec::new())));
+        s.probe = Box::new(Clocked(seen.clone()));
+        let t0 = Instant::now();
+        run(vec![s], &mut Rec::default(), tokio::time::sleep(Duration::from_secs(8)), Seed::new(1)).await;
+        let seen = seen.lock().unwrap().clone();
+        let at: Vec<_> = seen.iter().map(|(c, _)| (*c - t0).as_secs()).collect();
+        assert_eq!(at, [1, 7]);
+        assert!(seen.iter().all(|(c, n)| c == n));
+        // Not left behind by the engine: outside a poll it follows the clock.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(coarse_now(), Instant::now());
+        assert!(coarse_now() - t0 >= Duration::from_secs(13));
     }
 
     #[test]

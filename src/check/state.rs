@@ -67,6 +67,16 @@ impl Checker {
         self.next
     }
 
+    /// Run next at `t` instead: the engine's own rules (a DOWN checker re-checked at the
+    /// probe's interval, the next url at once while recovering, a suspended checker's tick).
+    pub fn set_next(&mut self, t: Instant) {
+        self.next = t;
+    }
+
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
     /// Record the outcome of the check that ran at (or completed by) `now`.
     pub fn on_result(&mut self, now: Instant, ok: bool) -> Option<Transition> {
         if ok {

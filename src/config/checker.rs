@@ -191,7 +191,8 @@ pub enum CheckerKind {
     Tcp,
     Http(HttpCheck),
     Ssl(HttpCheck),
-    Misc(MiscCheck),
+    /// Boxed: the largest variant by far (its script), which every checker would pay for.
+    Misc(Box<MiscCheck>),
     Smtp(SmtpCheck),
     Dns(DnsCheck),
     Udp(UdpCheck),
@@ -419,7 +420,7 @@ pub fn parse(n: &Node, ctx: &mut Ctx<'_>, rs: &str, rs_addr: IpAddr) -> Option<C
         "TCP_CHECK" => CheckerKind::Tcp,
         "HTTP_GET" => CheckerKind::Http(HttpCheck::default()),
         "SSL_GET" => CheckerKind::Ssl(HttpCheck::default()),
-        "MISC_CHECK" => CheckerKind::Misc(MiscCheck::default()),
+        "MISC_CHECK" => CheckerKind::Misc(Box::default()),
         "SMTP_CHECK" => CheckerKind::Smtp(SmtpCheck::default()),
         "DNS_CHECK" => CheckerKind::Dns(DnsCheck::default()),
         "UDP_CHECK" => CheckerKind::Udp(UdpCheck::default()),
@@ -891,7 +892,7 @@ mod tests {
     fn defaults_by_type() {
         let dl = Duration::from_secs(7);
         assert_eq!(CheckerKind::Dns(DnsCheck::default()).default_retry(), 3);
-        assert_eq!(CheckerKind::Misc(MiscCheck::default()).default_retry(), 0);
+        assert_eq!(CheckerKind::Misc(Box::default()).default_retry(), 0);
         assert_eq!(CheckerKind::Tcp.default_retry(), 1);
         assert_eq!(CheckerKind::Dns(DnsCheck::default()).default_delay_before_retry(dl), dl);
         assert_eq!(CheckerKind::Http(HttpCheck::default()).default_delay_before_retry(dl), Duration::from_secs(3));

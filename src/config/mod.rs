@@ -93,9 +93,32 @@ fn finish(cfg: &mut Config, ctx: &mut Ctx<'_>) {
 
 /// The resolved configuration as `-d/--dump-conf` prints it.
 pub fn dump(cfg: &Config) -> String {
+    dump_parts(cfg, &cfg.lvs)
+}
+
+/// As [`dump`], with the LVS section held apart (the daemon shares it with the director).
+pub fn dump_parts(cfg: &Config, lvs_cfg: &lvs::LvsConfig) -> String {
     let mut out = String::new();
     global::dump(&cfg.global, &mut out);
     vrrp::dump(&cfg.vrrp, &mut out);
-    lvs::dump(&cfg.lvs, &mut out);
+    lvs::dump(lvs_cfg, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon dumps its running configuration with the LVS section held by the director.
+    #[test]
+    fn dump_parts_with_the_lvs_section_apart_equals_the_whole_dump() {
+        let text = "global_defs {\n router_id R1\n}\nvirtual_server 10.0.0.1 80 {\n lb_kind NAT\n \
+                    real_server 10.0.1.1 80 {\n notify_up /bin/true\n TCP_CHECK {\n connect_timeout 2\n }\n }\n}\n";
+        let (mut cfg, _) = load_str("t.conf", text, &SourceOptions::default());
+        let whole = dump(&cfg);
+        assert!(whole.contains("Real Server = 10.0.1.1:80") && whole.contains("notify_up = /bin/true"), "{whole}");
+        let lvs = std::mem::take(&mut cfg.lvs);
+        assert_ne!(dump(&cfg), whole);
+        assert_eq!(dump_parts(&cfg, &lvs), whole);
+    }
 }
