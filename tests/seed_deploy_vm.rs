@@ -86,26 +86,32 @@ fn fmt(v: Option<&String>) -> String {
     }
 }
 
+/// Results of one implementation: step -> value.
+type Steps = BTreeMap<String, String>;
+
+/// Runs tests/vm/seed-deploy.sh with `args` and prints `steps` for ours and keepalived side by
+/// side under `title`: (ours, keepalived's, the VM's exit code), None when no VM can run here.
+fn run_and_show(args: &[String], title: &str, steps: &[(&str, &str)]) -> Option<(Steps, Steps, Option<i32>)> {
+    let t0 = Instant::now();
+    let out = run_seed_deploy(args)?;
+    let mut r = parse(&String::from_utf8_lossy(&out.stdout));
+    let (ours, ka) = (r.remove("ours").unwrap_or_default(), r.remove("keepalived").unwrap_or_default());
+    println!("\n{title} in the VM ({:.0} s, TCG):", t0.elapsed().as_secs_f64());
+    println!("{:<55} {:>16} {:>18}", "step", "ours", "keepalived 2.2.7");
+    for (step, what) in steps {
+        println!("{what:<55} {:>16} {:>18}", fmt(ours.get(*step)), fmt(ka.get(*step)));
+    }
+    Some((ours, ka, out.status.code()))
+}
+
 #[test]
 fn seed_deployment_in_vm() {
     if std::env::var("KARD_SKIP_VM").is_ok_and(|v| v == "1") {
         println!("SKIPPED: KARD_SKIP_VM=1");
         return;
     }
-    let t0 = Instant::now();
-    let Some(out) = run_seed_deploy(&[OURS.to_string(), ORACLE.to_string()]) else { return };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let code = out.status.code();
-    let r = parse(&stdout);
-    let empty = BTreeMap::new();
-    let ours = r.get("ours").unwrap_or(&empty);
-    let ka = r.get("keepalived").unwrap_or(&empty);
-
-    println!("\nseed deployment in the VM ({:.0} s, TCG):", t0.elapsed().as_secs_f64());
-    println!("{:<55} {:>16} {:>18}", "step", "ours", "keepalived 2.2.7");
-    for (step, what) in STEPS {
-        println!("{what:<55} {:>16} {:>18}", fmt(ours.get(step)), fmt(ka.get(step)));
-    }
+    let args = [OURS.to_string(), ORACLE.to_string()];
+    let Some((ours, ka, code)) = run_and_show(&args, "seed deployment", &STEPS) else { return };
     if ka.get("done").map(String::as_str) != Some("0") {
         println!("WARNING: the keepalived 2.2.7 reference run did not complete");
     }
@@ -200,20 +206,8 @@ fn seed_checkers_only_in_vm() {
     let oracle = common::reference_keepalived();
     let mut args = vec![String::from("-C"), OURS.to_string()];
     args.extend(oracle.iter().map(|p| p.display().to_string()));
-    let t0 = Instant::now();
-    let Some(out) = run_seed_deploy(&args) else { return };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let code = out.status.code();
-    let r = parse(&stdout);
-    let empty = BTreeMap::new();
-    let ours = r.get("ours").unwrap_or(&empty);
-    let ka = r.get("keepalived").unwrap_or(&empty);
-
-    println!("\nseed master config with -C, VIP by hand, in the VM ({:.0} s, TCG):", t0.elapsed().as_secs_f64());
-    println!("{:<50} {:>16} {:>18}", "step", "ours", "keepalived 2.2.7");
-    for (step, what) in C_STEPS {
-        println!("{what:<50} {:>16} {:>18}", fmt(ours.get(step)), fmt(ka.get(step)));
-    }
+    let title = "seed master config with -C, VIP by hand";
+    let Some((ours, ka, code)) = run_and_show(&args, title, &C_STEPS) else { return };
     println!("ours' table while running: {}", fmt(ours.get("table")));
 
     assert!(!ours.is_empty(), "no results from our run (VM exit {code:?}); see the output above");
@@ -230,7 +224,7 @@ fn seed_checkers_only_in_vm() {
     assert_eq!(ka.get("done").map(String::as_str), Some("0"), "the keepalived 2.2.7 reference run failed");
     assert_eq!(ours.get("table"), ka.get("table"), "IPVS tables while running differ");
     assert_eq!(ours.get("after_stop"), ka.get("after_stop"), "IPVS tables after SIGTERM differ");
-    let bad = mismatches(ours, ka, dbr);
+    let bad = mismatches(&ours, &ka, dbr);
     assert!(
         bad.is_empty(),
         "timings differ from keepalived 2.2.7's by more than delay_before_retry:\n{}",
