@@ -472,7 +472,10 @@ fn resolve_checkers(vs: Defaults<'_>, rs: &mut RealServer) {
         c.warmup = s.warmup.or(r.warmup).or(vs.set.warmup).unwrap_or(c.delay_loop);
         c.alpha = c.set_alpha.or(rs.alpha_set).unwrap_or(vs.alpha);
         let ip = c.conn.connect_ip.unwrap_or(rs.addr);
-        let port = c.conn.connect_port.unwrap_or(rs.port);
+        // The port as written on the real_server line: 2.2.7's checkers keep it when the
+        // real server's port is reset to the virtual server's (DR/TUN; measured in the VM:
+        // `real_server 127.0.0.1 8080` under a DR VS on port 80 is checked on 8080).
+        let port = c.conn.connect_port.or(rs.port_set).unwrap_or(rs.port);
         c.dest = SocketAddr::new(ip, port);
         match &mut c.kind {
             CheckerKind::Misc(m) => m.timeout = m.timeout_set.unwrap_or(c.delay_loop),
