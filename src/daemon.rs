@@ -151,12 +151,14 @@ pub fn run(cli: &Cli) -> Result<i32> {
     release_free_memory();
     let vrrp_stats = crate::vrrp::stats::Registry::default();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (lvs_tx, mut lvs_rx) = tokio::sync::mpsc::unbounded_channel();
     let live = Live {
         cli,
         opts: &opts,
         running: std::cell::RefCell::new(None),
         initial: &cfg,
         lvs: lvs.as_deref(),
+        lvs_reload: director.is_some().then_some(lvs_tx),
         notifier: &notifier,
         vrrp_stats: subs.vrrp.then_some(&vrrp_stats),
         vrrp_reload: subs.vrrp.then_some(reload_tx),
@@ -165,9 +167,29 @@ pub fn run(cli: &Cli) -> Result<i32> {
         info!("Startup complete");
         notifier.ready();
         let vrrp = crate::vrrp::run_until(&cfg, subs.vrrp, &vrrp_stats, Some(reload_rx), signals.until_stop(live));
-        match (checkers, director.as_mut()) {
-            (Some(c), Some(d)) => c.serve(d, vrrp).await,
-            _ => vrrp.await,
+        let (Some(mut checkers), Some(d)) = (checkers, director.as_mut()) else { return vrrp.await };
+        // The checkers run until the stop, or until a reload brings a new LVS section: then
+        // the director programs the difference and new checkers start from its state.
+        enum Until<T> {
+            Stop(T),
+            Reload(Arc<config::Config>),
+        }
+        let mut vrrp = std::pin::pin!(vrrp);
+        loop {
+            let until = async {
+                tokio::select! {
+                    r = &mut vrrp => Until::Stop(r),
+                    Some(new) = lvs_rx.recv() => Until::Reload(new),
+                }
+            };
+            match checkers.serve(d, until).await {
+                Until::Stop(r) => break r,
+                Until::Reload(new) => {
+                    checkers = Checkers::prepare(&new);
+                    d.reload(Arc::new(new.lvs.clone()));
+                    checkers.carry_state(|vs, rs| d.alive(vs, rs));
+                }
+            }
         }
     });
     if let Some(d) = director {
@@ -275,8 +297,10 @@ struct Live<'a> {
     /// the next reload compares against, what USR1 dumps.
     initial: &'a config::Config,
     running: std::cell::RefCell<Option<std::sync::Arc<config::Config>>>,
-    /// The LVS section in force when the director holds it (then the configs' own are empty).
+    /// The LVS section the director started with (then `initial`'s own is empty).
     lvs: Option<&'a config::lvs::LvsConfig>,
+    /// Where a reloaded configuration goes to the director and checkers; None without them.
+    lvs_reload: Option<tokio::sync::mpsc::UnboundedSender<std::sync::Arc<config::Config>>>,
     notifier: &'a Notifier,
     /// The VRRP instances' counters; None when VRRP does not run (-C).
     vrrp_stats: Option<&'a crate::vrrp::stats::Registry>,
@@ -293,15 +317,24 @@ impl Live<'_> {
         }
     }
 
-    /// The configuration in force, dumped (its LVS section from the director if it holds it).
+    /// The configuration in force, dumped.
     fn running_dump(&self) -> String {
-        self.with_running(|r| config::dump_parts(r, self.lvs.unwrap_or(&r.lvs)))
+        self.with_running(|r| config::dump_parts(r, self.lvs_in_force(r)))
+    }
+
+    /// The LVS section in force: a reloaded config's own (applied, or a copy of the one kept),
+    /// else the one the director started with.
+    fn lvs_in_force<'c>(&'c self, running: &'c config::Config) -> &'c config::lvs::LvsConfig {
+        match self.running.borrow().is_some() {
+            true => &running.lvs,
+            false => self.lvs.unwrap_or(&running.lvs),
+        }
     }
 
     /// SIGHUP. keepalived re-reads its config and applies the difference. We re-read and
     /// validate; a config with errors is refused whole (the running one stays). The VRRP
-    /// section is applied live (see `vrrp::runtime::Generation::reload`); virtual servers and
-    /// checkers keep the configuration they started with until restart (not implemented yet).
+    /// section goes to the VRRP runtime (`vrrp::runtime::Generation::reload`), the LVS section
+    /// to the director and checkers (`Director::reload`), each only when it changed.
     fn reload(&self) {
         info!("Reloading ...");
         self.notifier.reloading();
@@ -313,8 +346,10 @@ impl Live<'_> {
                 _ => error!("{d}"),
             }
         }
-        if diags.worst().is_some_and(|s| s != Severity::Warning) {
-            error!("Reload: {} has errors; keeping the running configuration", self.cli.use_file.display());
+        // As at start, errors keepalived reports but runs with are applied; a fatal one (where
+        // keepalived stops reading) or a script-security violation keeps the running config.
+        if diags.worst().is_some_and(|s| s >= Severity::Security) {
+            error!("Reload: {} has fatal errors; keeping the running configuration", self.cli.use_file.display());
             self.notifier.ready();
             return;
         }
@@ -325,23 +360,29 @@ impl Live<'_> {
             config::lvs::dump(l, &mut lvs);
             (vrrp, lvs)
         };
-        let (vrrp_old, lvs_old) = self.with_running(|r| sections(r, self.lvs.unwrap_or(&r.lvs)));
+        let (vrrp_old, lvs_old) = self.with_running(|r| sections(r, self.lvs_in_force(r)));
         let (vrrp_new, lvs_new) = sections(&cfg, &cfg.lvs);
         if vrrp_old == vrrp_new && lvs_old == lvs_new {
             info!("Reload: configuration unchanged");
         }
-        if lvs_old != lvs_new {
+        let mut cfg = cfg;
+        let apply_lvs = lvs_old != lvs_new && self.lvs_reload.is_some();
+        if lvs_old != lvs_new && !apply_lvs {
+            // No director running (-P, or no virtual server at start): nothing to apply to.
             warn!(
-                "Reload: the virtual servers or checkers of {} changed; applying them without a restart is \
-                 not implemented yet, they take effect when keepalived restarts",
+                "Reload: the virtual servers of {} changed but no director is running; they take effect \
+                 when keepalived restarts",
                 self.cli.use_file.display()
             );
         }
-        // The LVS section in force stays the one started with (what USR1 dumps, what the
-        // next reload compares against); when the director holds it, the configs' are empty.
-        let mut cfg = cfg;
-        cfg.lvs = self.with_running(|r| r.lvs.clone());
+        if !apply_lvs {
+            // The LVS section in force stays (what USR1 dumps, what the next reload compares).
+            cfg.lvs = self.with_running(|r| self.lvs_in_force(r).clone());
+        }
         let cfg = std::sync::Arc::new(cfg);
+        if apply_lvs && let Some(tx) = &self.lvs_reload {
+            let _ = tx.send(cfg.clone());
+        }
         if vrrp_old != vrrp_new
             && let Some(tx) = &self.vrrp_reload
         {

@@ -100,6 +100,90 @@ impl Pool {
         &self.desired
     }
 
+    /// Whether real server `rs` of virtual server `vs` is alive in the health model.
+    pub fn alive(&self, vs: usize, rs: usize) -> Option<bool> {
+        self.models.get(vs)?.1.servers.get(rs).map(|m| m.alive)
+    }
+
+    /// The pool for a reloaded LVS section. A virtual server is the same one when its key and
+    /// protocol are, a real server when its address and port are: those keep their alive state
+    /// (keepalived 2.2.7 migrates checker state); new ones start as at start-up. Destinations
+    /// we managed in a service that stays are kept in `desired` as absent, so the plan removes
+    /// them; services the section drops are the caller's (see [`Director::reload`]). Effects:
+    /// 2.2.7's lines about the changes, and the quorum lines and scripts of new virtual servers.
+    /// Linear in the size of both sections (hash lookups, no pairwise search).
+    pub fn reloaded(&self, lvs: Arc<LvsConfig>) -> (Pool, Effects) {
+        use std::collections::{HashMap, HashSet};
+        type VsId = (crate::config::lvs::VsKey, Option<crate::config::lvs::Protocol>);
+        type RsId = (std::net::IpAddr, u16);
+        let id = |v: &VirtualServer| -> VsId { (v.key.clone(), v.protocol) };
+        let rs_id = |r: &crate::config::lvs::RealServer| -> RsId { (r.addr, r.port) };
+        // The running state by virtual server: its index, quorum, and real servers by identity.
+        let mut old: HashMap<VsId, (usize, bool, HashMap<RsId, usize>)> = HashMap::new();
+        for (i, ((_, model), v)) in self.models.iter().zip(&self.lvs.virtual_servers).enumerate() {
+            let servers = v.real_servers.iter().enumerate().map(|(j, rs)| (rs_id(rs), j)).collect();
+            old.insert(id(v), (i, model.quorum_up(), servers));
+        }
+        let alive_before = |v: &VirtualServer, rs: &crate::config::lvs::RealServer| -> Option<bool> {
+            let (i, _, servers) = old.get(&id(v))?;
+            let j = servers.get(&rs_id(rs))?;
+            self.models.get(*i)?.1.servers.get(*j).map(|m| m.alive)
+        };
+        let (mut desired, models) = table::desired_with(&lvs, alive_before);
+        let next: HashMap<VsId, HashSet<RsId>> =
+            lvs.virtual_servers.iter().map(|n| (id(n), n.real_servers.iter().map(rs_id).collect())).collect();
+        let mut fx = Effects::default();
+        // 2.2.7's lines, in its order: live servers the section drops, dropped virtual servers,
+        // weight changes of live servers, then quorum gained by new virtual servers.
+        for ((_, model), v) in self.models.iter().zip(&self.lvs.virtual_servers) {
+            let kept = next.get(&id(v));
+            if kept.is_none() {
+                fx.log.push(format!("Removing Virtual Server {}", v.label()));
+            }
+            for (rs, m) in v.real_servers.iter().zip(&model.servers) {
+                if m.alive && !kept.is_some_and(|k| k.contains(&rs_id(rs))) {
+                    if kept.is_some() {
+                        fx.log.push(format!("service {} no longer exist", v.rs_label(rs)));
+                    }
+                    fx.log.push(format!("Removing service {} from VS {}", v.rs_label(rs), v.label()));
+                }
+            }
+        }
+        for ((_, model), n) in models.iter().zip(&lvs.virtual_servers) {
+            let Some((i, _, servers)) = old.get(&id(n)) else { continue };
+            let Some(v) = self.lvs.virtual_servers.get(*i) else { continue };
+            for (rs, m) in n.real_servers.iter().zip(&model.servers) {
+                if let Some(before) = servers.get(&rs_id(rs)).and_then(|j| v.real_servers.get(*j))
+                    && m.alive
+                    && before.weight != rs.weight
+                {
+                    fx.log.push(format!(
+                        "Changing weight from {} to {} for active service {} of VS {}",
+                        before.weight,
+                        rs.weight,
+                        n.rs_label(rs),
+                        n.label()
+                    ));
+                }
+            }
+        }
+        for ((_, model), v) in models.iter().zip(&lvs.virtual_servers) {
+            let was_up = old.get(&id(v)).map(|(_, q, _)| *q);
+            if model.quorum_up() && was_up != Some(true) {
+                quorum_up_line(v, model.alive_weight(), &mut fx);
+            }
+        }
+        // Destinations dropped from a service that stays: managed, now absent.
+        for (key, svc) in &self.desired.services {
+            if let Some(entry) = desired.services.get_mut(key) {
+                for dk in svc.dests.keys() {
+                    entry.dests.entry(*dk).or_insert(None);
+                }
+            }
+        }
+        (Pool { desired, models, lvs }, fx)
+    }
+
     /// Real server `rs` of virtual server `vs` became alive or dead.
     pub fn set_alive(&mut self, vs: usize, rs: usize, alive: bool) -> Effects {
         let Some((_, model)) = self.models.get_mut(vs) else { return Effects::default() };
@@ -190,24 +274,43 @@ impl Director {
         Ok(d)
     }
 
+    /// SIGHUP with a changed LVS section: program the difference (services and destinations
+    /// the new section drops go, new ones come, changed ones are edited), keeping each real
+    /// server that stays in its current state. Returns false (logged) when IPVS cannot be read.
+    pub fn reload(&mut self, lvs: Arc<LvsConfig>) -> bool {
+        let (pool, fx) = self.pool.reloaded(lvs);
+        let old = std::mem::replace(&mut self.pool, pool);
+        let current = match dump_managed(&mut self.ipvs, &[&old.desired, &self.pool.desired]) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("{e:#}");
+                return false;
+            }
+        };
+        let gone: Vec<ServiceKey> =
+            old.desired.services.keys().filter(|k| !self.pool.desired.services.contains_key(k)).copied().collect();
+        let mut ops = reconcile::teardown(&old.desired.subset(&gone), &current);
+        ops.extend(reconcile::plan(&self.pool.desired, &current));
+        let failed = self.apply(&ops);
+        fx.announce();
+        info!(
+            "IPVS: reload: {} services, {} destinations; {} changes{}",
+            self.pool.desired.services.len(),
+            self.pool.desired.dest_count(),
+            ops.len(),
+            if failed > 0 { format!(", {failed} failed") } else { String::new() }
+        );
+        true
+    }
+
+    /// Whether real server `rs` of virtual server `vs` is alive (see [`Pool::alive`]).
+    pub fn alive(&self, vs: usize, rs: usize) -> Option<bool> {
+        self.pool.alive(vs, rs)
+    }
+
     /// One dump of the kernel table: every service, and the destinations of the ones we manage.
     fn dump(&mut self) -> Result<Current> {
-        let services = self.ipvs.services().context("IPVS: dumping services")?;
-        let mut entries = Vec::with_capacity(services.len());
-        for s in services {
-            let dests = if self.pool.desired.services.contains_key(&s.service.key) {
-                self.ipvs
-                    .dests(s.service.key)
-                    .with_context(|| format!("IPVS: dumping destinations of {}", s.service.key))?
-                    .into_iter()
-                    .map(|e| e.dest)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            entries.push((s, dests));
-        }
-        Ok(Current::from_dump(entries))
+        dump_managed(&mut self.ipvs, &[&self.pool.desired])
     }
 
     /// Apply operations in one pipelined batch; log each failure. Returns the failure count.
@@ -278,6 +381,26 @@ impl Director {
     pub fn desired(&self) -> &Desired {
         &self.pool.desired
     }
+}
+
+/// One dump of the kernel table: every service, and the destinations of the services of any
+/// of `managed` (foreign services' destinations are none of our business).
+fn dump_managed(ipvs: &mut Ipvs, managed: &[&Desired]) -> Result<Current> {
+    let services = ipvs.services().context("IPVS: dumping services")?;
+    let mut entries = Vec::with_capacity(services.len());
+    for s in services {
+        let dests = if managed.iter().any(|d| d.services.contains_key(&s.service.key)) {
+            ipvs.dests(s.service.key)
+                .with_context(|| format!("IPVS: dumping destinations of {}", s.service.key))?
+                .into_iter()
+                .map(|e| e.dest)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        entries.push((s, dests));
+    }
+    Ok(Current::from_dump(entries))
 }
 
 fn benign(e: &IpvsError) -> bool {
@@ -551,5 +674,41 @@ mod tests {
         );
         assert_eq!(scripts(&fx), ["DOWN_D", "QDOWN2"], "C is down; VS1 has no omega");
         assert!(fx.ops.is_empty());
+    }
+
+    /// A reload keeps the state of what stays (the dead 10.0.2.2 stays at weight 0, no quorum
+    /// line for the VS that keeps quorum), drops what goes (10.0.5.2's destination becomes
+    /// managed-absent, VS2 is no longer desired), adds what comes, and says so as 2.2.7 does.
+    #[test]
+    fn reload_carries_state_and_reports_changes() {
+        let (mut p, _) = pool();
+        p.set_alive(0, 1, false);
+        let next = CONF
+            .replace("real_server 10.0.5.2 80 {\n weight 2\n", "real_server 10.0.6.2 80 {\n weight 2\n")
+            .replace("real_server 10.0.1.2 80 {\n weight 5\n", "real_server 10.0.1.2 80 {\n weight 7\n");
+        let next = next.split("virtual_server 10.9.9.10 80").next().unwrap().to_string();
+        let (cfg, diags) = load_str("t.conf", &next, &SourceOptions::default());
+        assert!(diags.exit_code() != 2, "{:?}", diags.list);
+        let (q, fx) = p.reloaded(Arc::new(cfg.lvs));
+        let vs1 = q.desired.services.values().next().unwrap();
+        let dest = |a: &str| vs1.dests.get(&(a.parse().unwrap(), 80)).cloned();
+        assert_eq!(dest("10.0.1.2").flatten().map(|d| d.weight), Some(7), "live, new weight");
+        assert_eq!(dest("10.0.2.2").flatten().map(|d| d.weight), Some(0), "still dead: inhibited at 0");
+        assert_eq!(dest("10.0.5.2"), Some(None), "dropped: managed, absent");
+        assert_eq!(dest("10.0.6.2").flatten().map(|d| d.weight), Some(2), "new: alive at start");
+        assert_eq!(q.alive(0, 1), Some(false));
+        assert_eq!(q.desired.services.len(), 1, "VS2 is gone");
+        assert_eq!(
+            fx.log,
+            [
+                "service [10.0.5.2]:tcp:80 no longer exist",
+                "Removing service [10.0.5.2]:tcp:80 from VS [10.9.9.9]:tcp:80",
+                "Removing Virtual Server [10.9.9.10]:tcp:80",
+                "Removing service [10.0.3.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Removing service [10.0.4.2]:tcp:80 from VS [10.9.9.10]:tcp:80",
+                "Changing weight from 5 to 7 for active service [10.0.1.2]:tcp:80 of VS [10.9.9.9]:tcp:80",
+            ]
+        );
+        assert!(fx.scripts.is_empty(), "VS1 kept its quorum: no quorum_up again");
     }
 }

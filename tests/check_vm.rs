@@ -5,7 +5,7 @@
 //! runs a misc_dynamic / notify / quorum / omega sequence on both and compares the IPVS table
 //! after each step, the notify scripts' marker lines and the health log lines; and
 //! tests/vm/check-regex.sh checks HTTP_GET url regexes (found, absent, regex_no_match,
-//! caseless) on both. Prints
+//! caseless) on both, and tests/vm/check-reload.sh a SIGHUP with a changed LVS section. Prints
 //! "SKIPPED: ..." where no VM can run (or with KARD_SKIP_VM=1).
 
 use std::path::Path;
@@ -52,6 +52,19 @@ fn checker_director_matches_keepalived_in_vm() {
             let want = ["found present", "absent absent", "no_match present", "caseless present"];
             assert_eq!(regex("keepalived"), want, "keepalived 2.2.7's regex outcomes");
             assert_eq!(regex("ours"), want, "our regex outcomes");
+            // tests/vm/check-reload.sh: the tables before and after SIGHUP, and the lines about
+            // the changes, equal to keepalived's (and keepalived's as measured once by hand).
+            let lines = |tag: &str, who: &str| -> Vec<String> {
+                let prefix = format!("{tag} {who} ");
+                stdout.lines().filter_map(|l| l.split_once(&prefix).map(|(_, r)| r.to_string())).collect()
+            };
+            let ka_tables = lines("RELOAD", "keepalived");
+            assert_eq!(ka_tables.len(), 2, "keepalived's reload run: {ka_tables:?}");
+            assert!(ka_tables[1].contains("-s wrr") && !ka_tables[1].contains("127.0.0.3"), "{ka_tables:?}");
+            assert_eq!(lines("RELOAD", "ours"), ka_tables, "IPVS tables before/after SIGHUP");
+            let ka_log = lines("RELOADLOG", "keepalived");
+            assert!(ka_log.iter().any(|l| l.starts_with("Removing Virtual Server")), "{ka_log:?}");
+            assert_eq!(lines("RELOADLOG", "ours"), ka_log, "reload log lines");
             println!("checker VM test passed in {:.1} s", t0.elapsed().as_secs_f64());
         }
         other => panic!("checker VM test failed: exit {other:?} after {:.1} s", t0.elapsed().as_secs_f64()),

@@ -81,8 +81,9 @@ fn systemd_notify_reload_and_data_dump() {
     let signal = |sig| assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
     assert_eq!(recv(), "READY=1");
 
-    // A reload with a broken file keeps the daemon running, and says so to systemd.
-    std::fs::write(&conf, "global_defs {\n  router_id\n}\n").expect("config");
+    // A reload with a fatally broken file (keepalived's -t exits 2: `smtp_server` without its
+    // parameter) keeps the daemon and its config running, and says so to systemd.
+    std::fs::write(&conf, "global_defs {\n  smtp_server\n}\n").expect("config");
     signal(libc::SIGHUP);
     assert!(recv().starts_with("RELOADING=1\nMONOTONIC_USEC="));
     assert_eq!(recv(), "READY=1");

@@ -161,6 +161,16 @@ impl Checkers {
         Checkers { specs, notes }
     }
 
+    /// After a reload: each real server's checkers start in the state the director carried
+    /// over (`alive(vs, rs)`), a dead one's as failed until they succeed (as with alpha).
+    pub fn carry_state(&mut self, alive: impl Fn(usize, usize) -> Option<bool>) {
+        for s in &mut self.specs {
+            if let Some(a) = alive(s.vs, s.rs) {
+                s.alpha = !a;
+            }
+        }
+    }
+
     /// Log the activation lines, then run the checkers against `health` until `stop`
     /// completes (see [`run`]).
     pub async fn serve<H: Health, F: Future>(self, health: &mut H, stop: F) -> F::Output {

@@ -136,6 +136,15 @@ pub fn apply_changes(desired: &mut Desired, keys: &[ServiceKey], vs: &VirtualSer
 /// The whole table the config asks for at start, and the health model of each virtual server
 /// (indexed like `lvs.virtual_servers`) to drive later changes.
 pub fn desired_at_start(lvs: &LvsConfig) -> (Desired, Vec<(Vec<ServiceKey>, vs::VirtualServer)>) {
+    desired_with(lvs, |_, _| None)
+}
+
+/// As [`desired_at_start`], with each real server's start state given by `prior(vs, rs)` when
+/// it has one (a reload carries the running state over), else the config's (alpha).
+pub fn desired_with(
+    lvs: &LvsConfig,
+    prior: impl Fn(&VirtualServer, &lvs::RealServer) -> Option<bool>,
+) -> (Desired, Vec<(Vec<ServiceKey>, vs::VirtualServer)>) {
     let mut desired = Desired::default();
     let mut models = Vec::with_capacity(lvs.virtual_servers.len());
     for v in &lvs.virtual_servers {
@@ -154,6 +163,11 @@ pub fn desired_at_start(lvs: &LvsConfig) -> (Desired, Vec<(Vec<ServiceKey>, vs::
             }
         }
         let mut model = health_model(v);
+        for (m, rs) in model.servers.iter_mut().zip(&v.real_servers) {
+            if let Some(alive) = prior(v, rs) {
+                m.alive = alive;
+            }
+        }
         let changes = model.start();
         apply_changes(&mut desired, &keys, v, &changes);
         models.push((keys, model));

@@ -174,4 +174,6 @@ done
 "$(dirname "$0")/check-dynamic.sh" "$OURS" "$REF" || rc=1
 # HTTP_GET url regex, in the same boot.
 "$(dirname "$0")/check-regex.sh" "$OURS" "$REF" || rc=1
+# SIGHUP with a changed LVS section.
+"$(dirname "$0")/check-reload.sh" "$OURS" "$REF" || rc=1
 exit $rc
