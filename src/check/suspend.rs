@@ -13,15 +13,12 @@
 use std::collections::BTreeSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use log::{info, warn};
-use neli::consts::socket::NlFamily;
-use neli::socket::NlSocket;
-use neli::utils::Groups;
-use tokio::io::unix::AsyncFd;
 use tokio::sync::watch;
+
+use crate::vrrp::link::Subscription;
 
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
@@ -97,39 +94,19 @@ pub fn changes(watched: &BTreeSet<IpAddr>, old: &BTreeSet<IpAddr>, new: &BTreeSe
 /// Re-reads the addresses on every rtnetlink address notification and publishes changes,
 /// logging those of the `watched` addresses; returns when nobody listens any more.
 pub async fn watch_addrs(tx: watch::Sender<Addrs>, watched: BTreeSet<IpAddr>) {
-    let sock =
-        match NlSocket::connect(NlFamily::Route, None, Groups::new_bitmask(RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)) {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("ha_suspend: cannot watch addresses (netlink): {e}");
-                return;
-            }
-        };
-    if let Err(e) = sock.nonblock() {
-        warn!("ha_suspend: cannot watch addresses (netlink): {e}");
-        return;
-    }
-    // SAFETY: NlSocket owns its fd for its whole life and always returns the same one.
-    let fd = match unsafe { AsyncFd::register(sock) } {
-        Ok(fd) => fd,
+    let sub = match Subscription::open(RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) {
+        Ok(s) => s,
         Err(e) => {
-            warn!("ha_suspend: cannot watch addresses: {e}");
+            warn!("ha_suspend: cannot watch addresses (netlink): {e}");
             return;
         }
     };
     let mut buf = vec![0u8; 32 * 1024];
     loop {
+        // The content does not matter, only that something changed: the addresses are re-read.
         tokio::select! {
             _ = tx.closed() => return,
-            r = fd.readable() => {
-                let Ok(mut guard) = r else { return };
-                // Drain what is there; the content does not matter, only that something changed.
-                let _ = guard.try_io(|s| {
-                    // SAFETY: buffer valid for its length.
-                    let n = unsafe { libc::recv(s.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
-                });
-            }
+            r = sub.recv(&mut buf) => if r.is_err() { return },
         }
         let new = local_addrs();
         let old = tx.borrow().clone();

@@ -68,40 +68,48 @@ pub fn parse_link_events(mut buf: &[u8]) -> Vec<(u32, bool)> {
     out
 }
 
+/// A non-blocking rtnetlink socket subscribed to multicast `groups` (RTMGRP_* bits), for the
+/// link monitor here and ha_suspend's address watch.
+pub struct Subscription(AsyncFd<NlSocket>);
+
+impl Subscription {
+    pub fn open(groups: u32) -> io::Result<Subscription> {
+        let sock = NlSocket::connect(NlFamily::Route, None, Groups::new_bitmask(groups))?;
+        sock.nonblock()?;
+        // SAFETY: NlSocket owns its fd for its whole life and always returns the same one.
+        Ok(Subscription(unsafe { AsyncFd::register(sock) }?))
+    }
+
+    /// The next datagram into `buf`: Ok(None) when a read came to nothing (spurious wake-up,
+    /// or ENOBUFS: notifications were lost, the caller re-reads state anyway); Err when the
+    /// socket is no longer usable.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let mut guard = self.0.readable().await?;
+        let r = guard.try_io(|s| {
+            // SAFETY: buffer valid for its length.
+            let n = unsafe { libc::recv(s.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+        });
+        Ok(r.ok().and_then(Result::ok))
+    }
+}
+
 /// Reads link notifications forever and broadcasts (ifindex, up) on changes.
 pub async fn monitor(tx: broadcast::Sender<(u32, bool)>) {
-    let sock = match NlSocket::connect(NlFamily::Route, None, Groups::new_bitmask(RTMGRP_LINK)) {
+    let sub = match Subscription::open(RTMGRP_LINK) {
         Ok(s) => s,
         Err(e) => {
             warn!("cannot watch interfaces (netlink): {e}");
             return;
         }
     };
-    if let Err(e) = sock.nonblock() {
-        warn!("cannot watch interfaces (netlink): {e}");
-        return;
-    }
-    // SAFETY: NlSocket owns its fd for its whole life and always returns the same one.
-    let fd = match unsafe { AsyncFd::register(sock) } {
-        Ok(fd) => fd,
-        Err(e) => {
-            warn!("cannot watch interfaces: {e}");
-            return;
-        }
-    };
     let mut last: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        let Ok(mut guard) = fd.readable().await else { return };
-        let r = guard.try_io(|s| {
-            // SAFETY: buffer valid for its length.
-            let n = unsafe { libc::recv(s.get_ref().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
-        });
-        let n = match r {
-            Ok(Ok(n)) => n,
-            Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => continue,
-            Ok(Err(_)) | Err(_) => continue,
+        let n = match sub.recv(&mut buf).await {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
+            Err(_) => return,
         };
         for (idx, up) in parse_link_events(buf.get(..n).unwrap_or(&[])) {
             if last.insert(idx, up) != Some(up) {
